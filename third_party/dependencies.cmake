@@ -1,0 +1,34 @@
+# Every external dependency is found here, from Debian packages (tools/setup.sh installs them) or the
+# CUDA toolkit. Nothing is vendored: this folder holds the glue only.
+find_package(Threads REQUIRED)
+find_package(PNG REQUIRED)                 # libpng-dev: reading 8/16-bit PNG inputs
+find_package(nlohmann_json 3 REQUIRED)     # nlohmann-json3-dev: safetensors/config.json headers (converter only)
+find_package(xsimd REQUIRED)               # libxsimd-dev: portable AVX2 kernels
+if(TRIAGE_BUILD_TESTS)
+  find_package(GTest REQUIRED)             # libgtest-dev
+endif()
+if(TRIAGE_BUILD_BENCH)
+  find_package(benchmark REQUIRED)         # libbenchmark-dev
+  find_package(dnnl QUIET)                 # libdnnl-dev: bench-only comparison, optional
+endif()
+
+# CUDA: AUTO builds the CUDA backend when nvcc is present; ON requires it; OFF never builds it.
+set(TRIAGE_HAVE_CUDA OFF)
+if(NOT TRIAGE_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 87 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(TRIAGE_HAVE_CUDA ON)
+  elseif(TRIAGE_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "TRIAGE_CUDA=ON but no CUDA compiler (nvcc) was found")
+  endif()
+endif()
+message(STATUS "triage: CUDA backend ${TRIAGE_HAVE_CUDA}")

@@ -1,0 +1,190 @@
+// The .trw weights file: reader (validating, zero-copy) and writer (atomic).
+// Byte layout and compatibility rules: weights_format/SPEC.md. This module owns the file format and
+// nothing else: it knows dtypes and shapes, not what a model does with them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace triage::trw {
+
+inline constexpr uint16_t kVersionMajor = 1;
+inline constexpr uint16_t kVersionMinor = 0;
+inline constexpr uint64_t kAlign = 64;
+
+// Hard caps applied to every file before anything is sized from it (SPEC.md "Limits").
+inline constexpr uint32_t kMaxTensors = 4096;
+inline constexpr uint32_t kMaxMetadata = 1024;
+inline constexpr uint32_t kMaxRank = 8;
+inline constexpr uint64_t kMaxDim = 1ull << 32;
+inline constexpr uint64_t kMaxNumel = 1ull << 34;
+inline constexpr uint32_t kMaxNameLen = 256;
+inline constexpr uint32_t kMaxStringLen = 1u << 20;
+inline constexpr uint32_t kMaxArrayLen = 1u << 16;
+inline constexpr uint64_t kMaxFileSize = 1ull << 36;
+
+// Type ids are never reused; a new type gets a new id.
+enum class DType : uint32_t { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4 };
+const char* dtype_name(DType t);
+
+// Error codes of the format layer (the C API maps them all to TRIAGE_E_FORMAT / _IO / _UNSUPPORTED).
+enum class Errc : int {
+  Ok = 0,
+  Io,           // cannot open / read / write
+  Truncated,    // a structure runs past the end of the buffer
+  BadMagic,
+  BadVersion,   // major version not supported
+  BadEndian,
+  UnknownRequiredFeature,
+  LimitExceeded,  // a count, rank, dim or length above the hard caps
+  Overflow,       // a size or offset computation overflows
+  BadValue,       // a field holds a value the spec forbids (bad dtype id, unaligned offset, ...)
+  Overlap,        // tensors overlap or leave the data section
+  Checksum,
+  Duplicate,      // duplicate tensor name or metadata key
+  NotFound,       // lookup of a missing key / tensor
+  TypeMismatch,   // metadata key exists with another type
+};
+
+struct Error {
+  Errc code = Errc::Ok;
+  uint64_t offset = 0;  // byte offset in the file the error refers to
+  std::string message;  // human readable, names the field and the offset
+  explicit operator bool() const { return code != Errc::Ok; }
+};
+
+enum class MetaType : uint32_t { I64 = 1, F64 = 2, Str = 3, I64Array = 4, F64Array = 5, StrArray = 6 };
+
+struct MetaValue {
+  MetaType type = MetaType::I64;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;
+  std::vector<int64_t> ia;
+  std::vector<double> fa;
+  std::vector<std::string> sa;
+};
+
+struct MetaEntry {
+  std::string key;
+  MetaValue value;
+};
+
+// A view into the file's bytes (valid as long as the buffer the File was parsed from).
+struct TensorView {
+  std::string name;
+  DType dtype = DType::F32;
+  uint32_t rank = 0;
+  uint64_t dims[kMaxRank] = {};
+  uint64_t numel = 0;
+  const uint8_t* data = nullptr;  // element payload (64-byte aligned within the file)
+  uint64_t nbytes = 0;            // whole stored size, including q8 scales
+  const float* scales = nullptr;  // Q8 only: dims[0] f32 scales stored after the int8 payload
+  uint32_t crc32c = 0;
+  uint64_t offset = 0;  // of the payload, from the start of the file
+};
+
+class File {
+ public:
+  // Validates everything (SPEC.md "Reader obligations") before returning; on failure returns false
+  // and fills err. The buffer must outlive the File and stay unmodified.
+  bool parse(std::span<const uint8_t> bytes, Error& err);
+
+  uint16_t version_major() const { return major_; }
+  uint16_t version_minor() const { return minor_; }
+  uint64_t required_features() const { return req_features_; }
+  uint64_t optional_features() const { return opt_features_; }
+  uint32_t file_crc32c() const { return file_crc_; }
+
+  const std::vector<MetaEntry>& metadata() const { return meta_; }
+  const std::vector<TensorView>& tensors() const { return tensors_; }
+  const MetaValue* find_meta(std::string_view key) const;
+  const TensorView* find_tensor(std::string_view name) const;
+
+  // Typed accessors: false + err (NotFound / TypeMismatch) when absent or of another type.
+  bool get_i64(std::string_view key, int64_t& out, Error& err) const;
+  bool get_f64(std::string_view key, double& out, Error& err) const;
+  bool get_str(std::string_view key, std::string& out, Error& err) const;
+  bool get_i64_array(std::string_view key, std::vector<int64_t>& out, Error& err) const;
+  bool get_f64_array(std::string_view key, std::vector<double>& out, Error& err) const;
+  bool get_str_array(std::string_view key, std::vector<std::string>& out, Error& err) const;
+
+ private:
+  uint16_t major_ = 0, minor_ = 0;
+  uint64_t req_features_ = 0, opt_features_ = 0;
+  uint32_t file_crc_ = 0;
+  std::vector<MetaEntry> meta_;
+  std::vector<TensorView> tensors_;
+};
+
+// Reads a whole file into an aligned owned buffer (64-byte aligned, so tensor views are aligned).
+class Buffer {
+ public:
+  Buffer() = default;
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer(Buffer&& o) noexcept;
+  Buffer& operator=(Buffer&& o) noexcept;
+  bool read_file(const std::string& path, Error& err);
+  bool assign(std::span<const uint8_t> bytes, Error& err);  // aligned copy
+  std::span<const uint8_t> span() const { return {data_, size_}; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+class Writer {
+ public:
+  void set_i64(std::string key, int64_t v);
+  void set_f64(std::string key, double v);
+  void set_str(std::string key, std::string v);
+  void set_i64_array(std::string key, std::vector<int64_t> v);
+  void set_f64_array(std::string key, std::vector<double> v);
+  void set_str_array(std::string key, std::vector<std::string> v);
+  void set_required_features(uint64_t bits) { req_features_ = bits; }
+  // Copies the metadata (not the tensors) of an existing file, e.g. to rewrite thresholds.
+  void copy_metadata_from(const File& f);
+
+  // data: the element payload; for Q8 pass the int8 payload and the dims[0] scales separately.
+  bool add_tensor(std::string name, DType dtype, std::span<const uint64_t> dims,
+                  std::span<const uint8_t> data, Error& err,
+                  std::span<const float> q8_scales = {});
+
+  // Serialises to bytes in the layout of SPEC.md (sorted keys/tensors are NOT required: insertion order).
+  bool serialize(std::vector<uint8_t>& out, Error& err) const;
+  // serialize + atomic write: temp file in the same directory, fsync, rename. Refuses when `path`
+  // names the same file as `input_path` (never overwrite the input).
+  bool write_file(const std::string& path, Error& err, const std::string& input_path = {}) const;
+
+ private:
+  struct PendingTensor {
+    std::string name;
+    DType dtype;
+    std::vector<uint64_t> dims;
+    std::vector<uint8_t> bytes;  // payload (+ scales for Q8), already laid out as stored
+  };
+  uint64_t req_features_ = 0;
+  std::vector<MetaEntry> meta_;
+  std::vector<PendingTensor> tensors_;
+};
+
+// Atomically writes bytes to path (temp + fsync + rename). Shared by every tool that writes files.
+bool write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, Error& err);
+
+// CRC32C (Castagnoli), hardware SSE4.2 instruction where present, table fallback otherwise.
+uint32_t crc32c(std::span<const uint8_t> bytes, uint32_t seed = 0);
+uint32_t crc32c_portable(std::span<const uint8_t> bytes, uint32_t seed = 0);
+
+// f16 / bf16 <-> f32 conversions used by readers of those types (round to nearest even).
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);
+float bf16_to_f32(uint16_t h);
+uint16_t f32_to_bf16(float f);
+
+}  // namespace triage::trw
