@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build, test and run triage. Idempotent: installs only
+# missing packages. Python packages (numpy, safetensors) serve the model-consistency test only; the
+# engine itself never needs Python.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang libgtest-dev libgmock-dev libbenchmark-dev libxsimd-dev
+      libpng-dev nlohmann-json3-dev python3 python3-pip)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+py=python3
+if ! "$py" -c "import numpy, safetensors" 2>/dev/null; then
+  echo "setup: installing numpy, safetensors (pip)"
+  "$py" -m pip install -q numpy safetensors 2>/dev/null \
+    || "$py" -m pip install -q --break-system-packages numpy safetensors
+fi
+echo "setup: ok"
