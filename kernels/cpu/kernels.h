@@ -1,0 +1,203 @@
+// triage CPU kernels: the one header the runtime codes the forward pass against.
+//
+// Rules every kernel here follows:
+// - No allocation, no exceptions, no global state after isa detection (thread-safe).
+//   Scratch comes from the caller; sizes are reported by *_scratch_* functions.
+// - Deterministic: an output element's value never depends on how the caller splits rows/columns/
+//   queries across calls or threads (each element has one fixed reduction order per ISA).
+// - Every op has a scalar reference (plain loops) that the fast ISA variants are tested against.
+//   Results across ISAs differ only by float reordering (f32: FMA vs mul+add) and, with GELU, the
+//   vectorised erf (|err| <= 1.5e-7 abs, see gelu_erf_f32_max_error in tests); q8 int32 accumulation
+//   is exact on every ISA.
+// - Dims are int (>= 1 unless stated); strides ("ld*") are in elements, int64_t.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace triage::kernels {
+
+// ---------------------------------------------------------------------------------------------
+// Instruction set levels (ordered: a level implies all lower ones).
+enum class Isa : int {
+  Scalar = 0,
+  Avx2 = 1,        // AVX2 + FMA
+  Avx512 = 2,      // AVX-512 F + BW + DQ + VL
+  Avx512Vnni = 3,  // + AVX512_VNNI (vpdpbusd)
+  Amx = 4,         // + AMX-TILE + AMX-INT8, XCR0 tile state, Linux XTILEDATA permission granted
+};
+inline constexpr int kIsaCount = 5;
+
+// "scalar", "avx2", "avx512", "vnni", "amx" (the TRIAGE_ISA spellings).
+const char* isa_name(Isa isa);
+// Parses a TRIAGE_ISA spelling (case-insensitive; also accepts "avx512vnni"). false if unknown.
+bool parse_isa(const char* s, Isa* out);
+
+// Highest level this CPU and OS support: CPUID + XGETBV(XCR0); for AMX it also requests
+// arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) once per process and stays at Avx512Vnni
+// if the kernel refuses. Computed once, cached (thread-safe).
+Isa detect_isa();
+
+// What the TRIAGE_ISA environment variable says (read at each call; cheap).
+struct IsaEnv {
+  bool present = false;     // variable set and non-empty
+  bool recognised = false;  // value parsed; if present && !recognised it is ignored
+  Isa cap = Isa::Amx;       // the parsed cap (Amx = no cap) when recognised
+  char value[32] = {};      // the raw value (truncated), for error messages / logs
+};
+IsaEnv isa_env();
+
+// The level kernels should use: min(detect_isa(), api_cap, TRIAGE_ISA cap). An unknown TRIAGE_ISA
+// value is ignored (check isa_env().present && !recognised to report it).
+Isa select_isa(Isa api_cap = Isa::Amx);
+// Pure version of the same rule (for tests): min(detected, api_cap, parse(env_value) if known).
+Isa select_isa_from(Isa detected, Isa api_cap, const char* env_value);
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: y[M,N] = x[M,K] * W^T (+ epilogue), W given as PyTorch Linear [N out, K in] row-major.
+// Weights are packed once at load for one ISA into caller memory (64-byte aligned) and the
+// packed blob carries its layout: the GEMM dispatches on it. Packing for an ISA above the
+// machine's is allowed (it only reorders bytes); running it is not.
+//
+// Partitioning: a call computes rows [m0, m1) x columns [n0, n1). n0 must be a multiple of
+// gemm_*_col_block(w) (n1 a multiple of it or == N). Any split gives bit-identical results.
+// Quantised output (yq) needs whole rows: n0 == 0 and n1 == N.
+//
+// Epilogue order (per element): v = acc (q8: (float)acc_i32 * (x_scale[m] * w_scale[n]))
+//   -> v += bias[n]                  (if bias)
+//   -> v = gelu(v)                   (if gelu; exact-erf GELU, vectorised erf |err| <= 1.5e-7)
+//   -> v = y[m,n] + v                (if accumulate: residual add in place on the f32 stream)
+//   -> y[m,n] = v                    (if y)
+//   -> yq[m,:], yq_scale[m] = quantize_row(v[m,:])   (if yq; per token, see quantize_rows_q8)
+// At least one of y / yq must be given.
+
+struct GemmEpilogue {
+  const float* bias = nullptr;  // [N] or null
+  bool gelu = false;
+  bool accumulate = false;      // y += result (y holds the residual stream); needs y
+  float* y = nullptr;           // [M, N] f32 output, row stride ldy (may be null if yq given)
+  int64_t ldy = 0;
+  int8_t* yq = nullptr;         // [M, N] int8 per-token quantised output, row stride ldyq, or null
+  int64_t ldyq = 0;
+  float* yq_scale = nullptr;    // [M] row scales of yq
+};
+
+// f32 weights ---------------------------------------------------------------------------------
+struct PackedF32 {
+  Isa isa = Isa::Scalar;  // layout owner
+  int n = 0, k = 0;
+  const void* data = nullptr;  // caller memory written by gemm_f32_pack
+};
+size_t gemm_f32_packed_bytes(Isa isa, int n, int k);
+// Packs w [n, k] (row stride ldw) into dst (gemm_f32_packed_bytes bytes, 64-byte aligned).
+PackedF32 gemm_f32_pack(Isa isa, const float* w, int n, int k, int64_t ldw, void* dst);
+int gemm_f32_col_block(const PackedF32& w);
+// Floats of scratch one call needs (per thread): non-zero only when yq is requested without y.
+size_t gemm_f32_scratch_floats(const PackedF32& w);
+void gemm_f32(const PackedF32& w, const float* x, int64_t ldx, const GemmEpilogue& ep, int m0, int m1,
+              int n0, int n1, float* scratch);
+
+// q8 weights: int8 [n, k] symmetric + f32 scale per output channel ------------------------------
+// Packed layouts: scalar: plain int8 rows. AVX2 / AVX-512 (no VNNI): int16 pairs (sign-extended at
+// load; exact vpmaddwd). VNNI: w + 128 as u8 in k-quads, x stays s8 (broadcast operand), exact
+// correction acc -= 128 * rowsum(x). AMX: s8 k-quad tiles for TDPBSSD (no correction).
+struct PackedQ8 {
+  Isa isa = Isa::Scalar;
+  int n = 0, k = 0;
+  const void* data = nullptr;  // weights, then f32 scales [n] (and per-layout extras)
+};
+size_t gemm_q8_packed_bytes(Isa isa, int n, int k);
+PackedQ8 gemm_q8_pack(Isa isa, const int8_t* w, const float* w_scale, int n, int k, int64_t ldw,
+                      void* dst);
+int gemm_q8_col_block(const PackedQ8& w);
+size_t gemm_q8_scratch_floats(const PackedQ8& w);
+// x: int8 [M, K] per-token quantised (row stride ldx), x_scale [M].
+void gemm_q8(const PackedQ8& w, const int8_t* x, int64_t ldx, const float* x_scale,
+             const GemmEpilogue& ep, int m0, int m1, int n0, int n1, float* scratch);
+
+// ---------------------------------------------------------------------------------------------
+// Per-token int8 quantisation (symmetric): amax = max|v|; scale = amax / 127;
+// q = clamp(nearbyint(v * (127 / amax)), -127, 127) (round half to even); amax == 0 -> scale 0, q 0.
+// Bit-identical across ISAs for the same f32 input.
+void quantize_rows_q8(Isa isa, const float* x, int64_t ldx, int rows, int dim, int8_t* y,
+                      int64_t ldy, float* y_scale);
+
+// LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * gamma + beta, biased variance,
+// two-pass (mean, then centred squares). gamma/beta may be null (1 / 0).
+void layernorm_f32(Isa isa, const float* x, int64_t ldx, int rows, int dim, const float* gamma,
+                   const float* beta, float eps, float* y, int64_t ldy);
+// LayerNorm fused with per-token quantisation; equals quantize_rows_q8(layernorm_f32(...)) of the
+// same ISA bit for bit.
+void layernorm_quant_q8(Isa isa, const float* x, int64_t ldx, int rows, int dim, const float* gamma,
+                        const float* beta, float eps, int8_t* y, int64_t ldy, float* y_scale);
+
+// GELU (exact erf form) in place over n floats; the same function the GEMM epilogue applies.
+void gelu_f32(Isa isa, float* x, size_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Fused multi-head attention for one head and a query range [q0, q1), f32.
+// qkv: [n_tokens, 3*dim] (row stride ld_qkv): q = columns [0, dim), k = [dim, 2 dim), v = [2 dim,
+// 3 dim); head h uses columns h*hd .. h*hd+hd-1 of each slot, hd = dim / heads.
+// out[i, h*hd + j] = sum_t softmax_t(q_i . k_t * scale) v[t, j]; keys tiled with an online softmax
+// (no n x n buffer). If cls_probs is non-null and q0 == 0, writes the CLS query's (row 0)
+// probabilities over all n_tokens keys for this head into cls_probs[0 .. n_tokens).
+struct AttentionArgs {
+  const float* qkv = nullptr;
+  int64_t ld_qkv = 0;
+  int n_tokens = 0;
+  int dim = 0;
+  int heads = 0;
+  float scale = 0.f;  // usually 1 / sqrt(hd)
+  float* out = nullptr;
+  int64_t ld_out = 0;
+  float* cls_probs = nullptr;
+};
+// Floats of scratch one call needs (per thread).
+size_t attention_scratch_floats(Isa isa, int n_tokens, int head_dim);
+void attention_f32(Isa isa, const AttentionArgs& a, int head, int q0, int q1, float* scratch);
+
+// ---------------------------------------------------------------------------------------------
+// Stem: 3x3 stride-2 pad-1 convolution, NHWC f32, + bias (BN folded) + optional ReLU.
+// Input [h, w, cin] with row stride ld_in (elements, >= w*cin; lets a region of a larger image
+// be read in place; zero padding at the given h x w border). Output [ho, wo, cout] dense,
+// ho = (h + 1) / 2, wo = (w + 1) / 2; this call writes output rows [oy0, oy1).
+// Weights packed once from PyTorch [cout, cin, 3, 3] into [3][3][cin][cout_pad] (cout padded to 8).
+size_t conv3x3s2_packed_floats(int cout, int cin);
+void conv3x3s2_pack_f32(const float* w_oihw, int cout, int cin, float* dst);
+void conv3x3s2_f32(Isa isa, const float* in, int h, int w, int cin, int64_t ld_in,
+                   const float* w_packed, const float* bias, int cout, bool relu, float* out,
+                   int oy0, int oy1);
+
+// Patch projection (p x p conv, stride p) = patch gather + GEMM.
+// K order of a token row: (ky, kx, c) -> index (ky * p + kx) * c2 + c, i.e. NHWC rows of the
+// patch concatenated. Repack PyTorch weights [D, c2, p, p] to [D, p, p, c2] (= [D, K]) with
+// these (f32 and int8; the q8 scales are per output channel and unchanged).
+void patch_weight_repack_f32(const float* w_dcpp, int d, int c2, int p, float* dst);
+void patch_weight_repack_i8(const int8_t* w_dcpp, int d, int c2, int p, int8_t* dst);
+// in: NHWC [h, w, c] row stride ld_in; tokens row-major over the (h/p) x (w/p) grid.
+// out: [tokens, p*p*c] with row stride ld_out. Writes tokens [t0, t1).
+void patch_gather_f32(const float* in, int h, int w, int c, int64_t ld_in, int p, float* out,
+                      int64_t ld_out, int t0, int t1);
+
+// ---------------------------------------------------------------------------------------------
+// Fused resize + normalise (docs/model-family.md "Preprocessing"): image [h, w, channels] of u8 or
+// u16 with row stride `row_stride` (elements) -> out [S, S, channels] f32 NHWC, rows [oy0, oy1).
+// Per axis: scale = (float)n / (float)S; s = max((d + 0.5f) * scale - 0.5f, 0); i0 = floor(s);
+// i1 = min(i0 + 1, n - 1); t = s - i0. a = (float)v / max_value;
+// r = (1 - ty) * ((1 - tx) a00 + tx a01) + ty * ((1 - tx) a10 + tx a11); y = (r - mean) / stdev.
+// Every ISA performs exactly these f32 operations (no FMA): results are bit-identical.
+struct ResizeNorm {
+  int out_size = 0;  // S
+  float max_value = 255.f;
+  float mean = 0.f;
+  float stdev = 1.f;
+};
+// Floats of scratch one call needs (per thread).
+size_t resize_scratch_floats(Isa isa, int w, int channels, int out_size);
+void resize_normalize_u8(Isa isa, const uint8_t* img, int h, int w, int channels, int64_t row_stride,
+                         const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch);
+void resize_normalize_u16(Isa isa, const uint16_t* img, int h, int w, int channels,
+                          int64_t row_stride, const ResizeNorm& p, float* out, int oy0, int oy1,
+                          float* scratch);
+
+}  // namespace triage::kernels
