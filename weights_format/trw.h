@@ -26,10 +26,20 @@ inline constexpr uint32_t kMaxNameLen = 256;
 inline constexpr uint32_t kMaxStringLen = 1u << 20;
 inline constexpr uint32_t kMaxArrayLen = 1u << 16;
 inline constexpr uint64_t kMaxFileSize = 1ull << 36;
+inline constexpr uint64_t kMaxMetadataSize = 1ull << 24;  // bytes of the metadata section
+inline constexpr uint32_t kMaxHeaderSize = 4096;
+
+// Fixed layout facts (SPEC.md sections 3 and 7).
+inline constexpr uint32_t kHeaderSize = 128;  // header_size written by this version
+inline constexpr uint8_t kMagic[8] = {0x89, 'T', 'R', 'W', '\r', '\n', 0x1A, '\n'};
+inline constexpr uint32_t kEndianMarker = 0x01020304;
+inline constexpr uint64_t kKnownRequiredFeatures = 0;  // v1.0 defines no required-feature bit
 
 // Type ids are never reused; a new type gets a new id.
 enum class DType : uint32_t { F32 = 1, F16 = 2, BF16 = 3, Q8 = 4 };
-const char* dtype_name(DType t);
+const char* dtype_name(DType t);  // "f32", "f16", "bf16", "q8"; "unknown" for other values
+// Bytes of one stored element (Q8: 1, the scales come on top); 0 for an unknown id.
+uint32_t dtype_elem_size(DType t);
 
 // Error codes of the format layer (the C API maps them all to TRIAGE_E_FORMAT / _IO / _UNSUPPORTED).
 enum class Errc : int {
@@ -49,6 +59,8 @@ enum class Errc : int {
   NotFound,       // lookup of a missing key / tensor
   TypeMismatch,   // metadata key exists with another type
 };
+
+const char* errc_name(Errc c);  // "Truncated", "Checksum", ...
 
 struct Error {
   Errc code = Errc::Ok;
@@ -88,11 +100,19 @@ struct TensorView {
   uint64_t offset = 0;  // of the payload, from the start of the file
 };
 
+struct ParseOptions {
+  // false skips the header, file and payload CRC checks: only for the fuzzer and for tools that
+  // inspect damaged files on purpose; never for loading a model.
+  bool verify_checksums = true;
+};
+
 class File {
  public:
   // Validates everything (SPEC.md "Reader obligations") before returning; on failure returns false
-  // and fills err. The buffer must outlive the File and stay unmodified.
+  // and fills err. The buffer must outlive the File and stay unmodified, and must start at a 64-byte
+  // aligned address (BadValue otherwise; trw::Buffer gives one).
   bool parse(std::span<const uint8_t> bytes, Error& err);
+  bool parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt);
 
   uint16_t version_major() const { return major_; }
   uint16_t version_minor() const { return minor_; }
@@ -114,6 +134,7 @@ class File {
   bool get_str_array(std::string_view key, std::vector<std::string>& out, Error& err) const;
 
  private:
+  bool parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt);
   uint16_t major_ = 0, minor_ = 0;
   uint64_t req_features_ = 0, opt_features_ = 0;
   uint32_t file_crc_ = 0;
@@ -148,6 +169,8 @@ class Writer {
   void set_f64_array(std::string key, std::vector<double> v);
   void set_str_array(std::string key, std::vector<std::string> v);
   void set_required_features(uint64_t bits) { req_features_ = bits; }
+  void set_optional_features(uint64_t bits) { opt_features_ = bits; }
+  // set_* on an existing key replaces its value and type in place (the key keeps its position).
   // Copies the metadata (not the tensors) of an existing file, e.g. to rewrite thresholds.
   void copy_metadata_from(const File& f);
 
@@ -169,17 +192,24 @@ class Writer {
     std::vector<uint64_t> dims;
     std::vector<uint8_t> bytes;  // payload (+ scales for Q8), already laid out as stored
   };
+  void set_value(std::string key, MetaValue v);
   uint64_t req_features_ = 0;
+  uint64_t opt_features_ = 0;
   std::vector<MetaEntry> meta_;
   std::vector<PendingTensor> tensors_;
 };
 
 // Atomically writes bytes to path (temp + fsync + rename). Shared by every tool that writes files.
+// The temp file is `.<name>.XXXXXX.tmp` in path's directory and is removed on every failure.
 bool write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, Error& err);
+// True when a and b name the same existing file (same realpath, or same st_dev/st_ino).
+bool same_file(const std::string& a, const std::string& b);
 
 // CRC32C (Castagnoli), hardware SSE4.2 instruction where present, table fallback otherwise.
+// seed is a previous result: crc32c(b, crc32c(a)) == crc32c(a followed by b); crc32c({}) == 0.
 uint32_t crc32c(std::span<const uint8_t> bytes, uint32_t seed = 0);
 uint32_t crc32c_portable(std::span<const uint8_t> bytes, uint32_t seed = 0);
+bool crc32c_has_hardware();  // whether crc32c() uses the SSE4.2 instruction on this machine
 
 // f16 / bf16 <-> f32 conversions used by readers of those types (round to nearest even).
 float f16_to_f32(uint16_t h);

@@ -1,0 +1,99 @@
+// trw::Buffer: an owned, 64-byte aligned byte buffer, so the tensor views a File hands out from it
+// are aligned for SIMD loads. read_file refuses anything but a regular file within kMaxFileSize.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "weights_format/error.h"
+#include "weights_format/trw.h"
+
+namespace triage::trw {
+namespace {
+
+uint8_t* alloc_aligned(size_t n) {
+  void* p = nullptr;
+  if (posix_memalign(&p, kAlign, n == 0 ? kAlign : n) != 0) return nullptr;
+  return static_cast<uint8_t*>(p);
+}
+
+}  // namespace
+
+Buffer::~Buffer() { std::free(data_); }
+
+Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), size_(o.size_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    std::free(data_);
+    data_ = o.data_;
+    size_ = o.size_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+bool Buffer::assign(std::span<const uint8_t> bytes, Error& err) {
+  if (bytes.size() > kMaxFileSize)
+    return fail(err, Errc::LimitExceeded, 0,
+                "buffer of " + std::to_string(bytes.size()) + " bytes exceeds kMaxFileSize");
+  uint8_t* p = alloc_aligned(bytes.size());
+  if (p == nullptr) return fail(err, Errc::Io, 0, "cannot allocate " + std::to_string(bytes.size()) + " bytes");
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  std::free(data_);
+  data_ = p;
+  size_ = bytes.size();
+  return true;
+}
+
+bool Buffer::read_file(const std::string& path, Error& err) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(err, Errc::Io, 0, "cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail(err, Errc::Io, 0, "cannot stat '" + path + "': " + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(err, Errc::Io, 0, "'" + path + "' is not a regular file");
+  }
+  const uint64_t size = uint64_t(st.st_size);
+  if (size > kMaxFileSize) {
+    ::close(fd);
+    return fail(err, Errc::LimitExceeded, 0,
+                "'" + path + "' has " + std::to_string(size) + " bytes, more than kMaxFileSize");
+  }
+  uint8_t* p = alloc_aligned(size_t(size));
+  if (p == nullptr) {
+    ::close(fd);
+    return fail(err, Errc::Io, 0, "cannot allocate " + std::to_string(size) + " bytes for '" + path + "'");
+  }
+  uint64_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, p + got, size_t(size - got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = n < 0 ? std::strerror(errno) : "file shrank while reading";
+      std::free(p);
+      ::close(fd);
+      return fail(err, Errc::Io, got, "cannot read '" + path + "': " + why);
+    }
+    got += uint64_t(n);
+  }
+  ::close(fd);
+  std::free(data_);
+  data_ = p;
+  size_ = size_t(size);
+  return true;
+}
+
+}  // namespace triage::trw

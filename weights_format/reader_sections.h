@@ -1,0 +1,34 @@
+// The section parsers File::parse calls once the header and the layout have been validated, so the
+// ranges they get are known to lie inside the buffer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "weights_format/trw.h"
+
+namespace triage::trw {
+
+// Metadata section [off, off + size) holding `count` entries: SPEC.md section 4, obligation 12.
+bool parse_metadata_section(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count,
+                            std::vector<MetaEntry>& out, Error& err);
+
+struct DataSection {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+};
+
+// Tensor table [off, off + size) holding `count` entries, each payload checked against the data
+// section: SPEC.md sections 5 and 6, obligation 13. table_field_offsets gets, per tensor, the file
+// offset of its entry's `offset` field (for error messages of the later checks).
+bool parse_tensor_table(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count, DataSection data,
+                        std::vector<TensorView>& out, std::vector<uint64_t>& table_field_offsets, Error& err);
+
+// Obligation 14: no overlap, zero padding (q8's included), data_size exact.
+bool check_data_section(const uint8_t* base, DataSection data, const std::vector<TensorView>& tensors,
+                        const std::vector<uint64_t>& table_field_offsets, Error& err);
+
+// Obligation 15: every payload's CRC32C.
+bool check_payload_crcs(const std::vector<TensorView>& tensors, Error& err);
+
+}  // namespace triage::trw

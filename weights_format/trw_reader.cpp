@@ -1,0 +1,159 @@
+// File::parse: the header and layout checks of SPEC.md section 9 (obligations 1-11), then the section
+// parsers (12-15). Nothing is handed out unless every check passed: on failure the File is empty.
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "weights_format/checked_math.h"
+#include "weights_format/error.h"
+#include "weights_format/le_bytes.h"
+#include "weights_format/reader_sections.h"
+#include "weights_format/trw_layout.h"
+
+namespace triage::trw {
+namespace {
+
+std::string hex(uint64_t v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%0*llX", digits, static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+bool zero_bytes(const uint8_t* b, uint64_t from, uint64_t to, const char* what, Error& err) {
+  for (uint64_t p = from; p < to; ++p)
+    if (b[p] != 0) return fail(err, Errc::BadValue, p, std::string(what) + ": byte is " + num(b[p]) + ", must be 0");
+  return true;
+}
+
+}  // namespace
+
+bool File::parse(std::span<const uint8_t> bytes, Error& err) { return parse(bytes, err, ParseOptions{}); }
+
+bool File::parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
+  // Allocations are bounded by the caps, but no exception may leave the library all the same.
+  try {
+    return parse_unguarded(bytes, err, opt);
+  } catch (const std::bad_alloc&) {
+    *this = File{};
+    err = Error{Errc::Io, 0, "out of memory while parsing"};
+    return false;
+  }
+}
+
+bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
+  using namespace layout;
+  *this = File{};
+  err = Error{};
+  const uint8_t* b = bytes.data();
+  const uint64_t n = bytes.size();
+
+  if (n > 0 && reinterpret_cast<uintptr_t>(b) % kAlign != 0)
+    return fail(err, Errc::BadValue, 0, "buffer: address is not 64-byte aligned (load the file with trw::Buffer)");
+  // 1. magic, then the fixed header.
+  if (n > 0 && std::memcmp(b, kMagic, n < 8 ? size_t(n) : 8) != 0)
+    return fail(err, Errc::BadMagic, kMagicOff, "header.magic: not a .trw file");
+  if (n < kHeaderSize)
+    return fail(err, Errc::Truncated, n, "header: the file has " + num(n) + " bytes, the header needs " + num(kHeaderSize));
+  // 2-3. byte order, major version.
+  const uint32_t endian = load_u32(b + kEndianOff);
+  if (endian != kEndianMarker)
+    return fail(err, Errc::BadEndian, kEndianOff,
+                "header.endian_marker: " + hex(endian, 8) + (endian == 0x04030201u ? " (a big-endian file)" : "") +
+                    ", expected " + hex(kEndianMarker, 8));
+  const uint16_t major = load_u16(b + kMajorOff);
+  if (major != kVersionMajor)
+    return fail(err, Errc::BadVersion, kMajorOff,
+                "header.version_major: " + num(major) + ", this reader implements " + num(kVersionMajor));
+  // 4-5. header size and CRC.
+  const uint32_t hs = load_u32(b + kHeaderSizeOff);
+  if (hs < kHeaderSize || hs % 8 != 0 || hs > kMaxHeaderSize)
+    return fail(err, Errc::BadValue, kHeaderSizeOff,
+                "header.header_size: " + num(hs) + ", must be a multiple of 8 in [128, 4096]");
+  if (hs > n)
+    return fail(err, Errc::Truncated, n, "header: header_size is " + num(hs) + " but the file has " + num(n) + " bytes");
+  if (opt.verify_checksums) {
+    const uint32_t want = load_u32(b + hs - 4), got = crc32c({b, size_t(hs - 4)});
+    if (want != got)
+      return fail(err, Errc::Checksum, hs - 4,
+                  "header.header_crc32c: stored " + hex(want, 8) + ", computed " + hex(got, 8));
+  }
+  // 6. reserved fields.
+  if (!zero_bytes(b, kReserved0Off, kReserved0Off + 4, "header.reserved", err)) return false;
+  if (!zero_bytes(b, kReserved1Off, kReserved1Off + kReserved1Size, "header.reserved", err)) return false;
+  // 7. features.
+  const uint64_t req = load_u64(b + kReqFeaturesOff);
+  const uint64_t opt_bits = load_u64(b + kOptFeaturesOff);
+  if ((req & ~kKnownRequiredFeatures) != 0)
+    return fail(err, Errc::UnknownRequiredFeature, kReqFeaturesOff,
+                "header.required_features: unknown bits " + hex(req & ~kKnownRequiredFeatures, 16) +
+                    " (this reader implements format " + num(kVersionMajor) + "." + num(kVersionMinor) + ")");
+  // 8-9. file size and file CRC.
+  const uint64_t fs = load_u64(b + kFileSizeOff);
+  if (fs > kMaxFileSize)
+    return fail(err, Errc::LimitExceeded, kFileSizeOff, "header.file_size: " + num(fs) + " exceeds kMaxFileSize");
+  if (fs < uint64_t(hs) + kFileCrcSize)
+    return fail(err, Errc::BadValue, kFileSizeOff, "header.file_size: " + num(fs) + " is smaller than header + trailer");
+  if (n < fs)
+    return fail(err, Errc::Truncated, n, "file: has " + num(n) + " bytes, header.file_size says " + num(fs));
+  if (n > fs) return fail(err, Errc::BadValue, fs, "file: " + num(n - fs) + " bytes after the end given by header.file_size");
+  if (opt.verify_checksums) {
+    const uint32_t want = load_u32(b + fs - 4), got = crc32c({b, size_t(fs - 4)});
+    if (want != got)
+      return fail(err, Errc::Checksum, fs - 4, "file CRC32C: stored " + hex(want, 8) + ", computed " + hex(got, 8));
+  }
+  // 10. counts and section caps.
+  const uint32_t mcount = load_u32(b + kMetaCountOff);
+  const uint32_t tcount = load_u32(b + kTensorCountOff);
+  const uint64_t moff = load_u64(b + kMetaOffsetOff), msize = load_u64(b + kMetaSizeOff);
+  const uint64_t toff = load_u64(b + kTableOffsetOff), tsize = load_u64(b + kTableSizeOff);
+  const uint64_t doff = load_u64(b + kDataOffsetOff), dsize = load_u64(b + kDataSizeOff);
+  if (mcount > kMaxMetadata)
+    return fail(err, Errc::LimitExceeded, kMetaCountOff, "header.metadata_count: " + num(mcount) + " exceeds kMaxMetadata");
+  if (tcount > kMaxTensors)
+    return fail(err, Errc::LimitExceeded, kTensorCountOff, "header.tensor_count: " + num(tcount) + " exceeds kMaxTensors");
+  if (msize > kMaxMetadataSize)
+    return fail(err, Errc::LimitExceeded, kMetaSizeOff, "header.metadata_size: " + num(msize) + " exceeds kMaxMetadataSize");
+  // 11. layout: contiguous sections in order, every end overflow-checked.
+  if (moff != hs)
+    return fail(err, Errc::BadValue, kMetaOffsetOff, "header.metadata_offset: " + num(moff) + ", must equal header_size " + num(hs));
+  uint64_t mend = 0, tend = 0, want_doff = 0, dend = 0, fend = 0;
+  if (!add_u64(moff, msize, mend))
+    return fail(err, Errc::Overflow, kMetaSizeOff, "header.metadata_size: metadata_offset + metadata_size overflows");
+  if (toff != mend)
+    return fail(err, Errc::BadValue, kTableOffsetOff,
+                "header.tensor_table_offset: " + num(toff) + ", must equal the metadata end " + num(mend));
+  if (!add_u64(toff, tsize, tend) || !align_up_u64(tend, kAlign, want_doff))
+    return fail(err, Errc::Overflow, kTableSizeOff, "header.tensor_table_size: the tensor table end overflows");
+  if (doff != want_doff)
+    return fail(err, Errc::BadValue, kDataOffsetOff,
+                "header.data_offset: " + num(doff) + ", must be the tensor table end aligned to 64, " + num(want_doff));
+  if (dsize % kAlign != 0)
+    return fail(err, Errc::BadValue, kDataSizeOff, "header.data_size: " + num(dsize) + " is not a multiple of 64");
+  if (!add_u64(doff, dsize, dend) || !add_u64(dend, kFileCrcSize, fend))
+    return fail(err, Errc::Overflow, kDataSizeOff, "header.data_size: data_offset + data_size overflows");
+  if (fend != fs)
+    return fail(err, Errc::BadValue, kDataSizeOff,
+                "header.data_size: data_offset + data_size + 4 = " + num(fend) + ", file_size is " + num(fs));
+  if (!zero_bytes(b, tend, doff, "padding before the data section", err)) return false;
+
+  // 12-15. sections (all ranges now known to lie inside the buffer).
+  File f;
+  std::vector<uint64_t> table_field_offsets;
+  const DataSection data{doff, dsize};
+  if (!parse_metadata_section(b, moff, msize, mcount, f.meta_, err)) return false;
+  if (!parse_tensor_table(b, toff, tsize, tcount, data, f.tensors_, table_field_offsets, err)) return false;
+  if (!check_data_section(b, data, f.tensors_, table_field_offsets, err)) return false;
+  if (opt.verify_checksums && !check_payload_crcs(f.tensors_, err)) return false;
+
+  f.major_ = major;
+  f.minor_ = load_u16(b + kMinorOff);
+  f.req_features_ = req;
+  f.opt_features_ = opt_bits;
+  f.file_crc_ = load_u32(b + fs - 4);
+  *this = std::move(f);
+  return true;
+}
+
+}  // namespace triage::trw
