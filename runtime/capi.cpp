@@ -1,0 +1,221 @@
+// The C API (triage.h): argument checks, exception firewall, error messages. Everything else is in
+// Engine.
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "kernels/cpu/kernels.h"
+#include "runtime/engine.h"
+#include "runtime/triage.h"
+#include "runtime/version.h"
+#include "weights_format/trw.h"
+
+struct triage_model {
+  triage::rt::Engine engine;
+};
+
+namespace {
+
+using triage::rt::Error;
+
+// Message of the last failed open on this thread (no allocation: a fixed buffer).
+thread_local char g_open_error[512] = "";
+
+void set_open_error(const Error& e) { std::snprintf(g_open_error, sizeof(g_open_error), "%s", e.message); }
+
+bool resolve_options(const triage_options* in, triage_options& out, Error& err) {
+  triage_options_init(&out);
+  if (!in) return true;
+  if (in->struct_size != sizeof(triage_options))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u != %zu (use triage_options_init)", in->struct_size,
+                   sizeof(triage_options));
+  out = *in;
+  return true;
+}
+
+// Runs fn, turning any escaping exception into a status (nothing may cross the C boundary).
+template <typename F>
+triage_status guarded(Error& err, F&& fn) {
+  try {
+    fn();
+  } catch (const std::bad_alloc&) {
+    err.set(TRIAGE_E_NOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    err.set(TRIAGE_E_INTERNAL, "internal error: %s", e.what());
+  } catch (...) {
+    err.set(TRIAGE_E_INTERNAL, "internal error: unknown exception");
+  }
+  return err.code;
+}
+
+triage_status open_span(const void* data, size_t size, const triage_options* opts, triage_model** out) {
+  Error err;
+  if (!out) {
+    err.set(TRIAGE_E_INVALID_ARGUMENT, "out is NULL");
+    set_open_error(err);
+    return err.code;
+  }
+  *out = nullptr;
+  triage_model* m = nullptr;
+  guarded(err, [&] {
+    triage_options o;
+    if (!data || size == 0) {
+      err.set(TRIAGE_E_INVALID_ARGUMENT, "model data is NULL or empty");
+      return;
+    }
+    if (!resolve_options(opts, o, err)) return;
+    m = new triage_model;
+    if (!m->engine.load({static_cast<const uint8_t*>(data), size}, o, false, err)) return;
+  });
+  if (err) {
+    delete m;
+    set_open_error(err);
+    return err.code;
+  }
+  g_open_error[0] = '\0';
+  *out = m;
+  return TRIAGE_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+void triage_options_init(triage_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof(*o));
+  o->struct_size = sizeof(triage_options);
+  o->threads = 1;
+  o->isa_cap = TRIAGE_ISA_AUTO;
+  o->max_batch = 1;
+  o->force = TRIAGE_FORCE_NONE;
+}
+
+triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts, size_t* out_bytes) {
+  Error err;
+  guarded(err, [&] {
+    triage_options o;
+    if (!out_bytes || !data || size == 0) {
+      err.set(TRIAGE_E_INVALID_ARGUMENT, "data, size and out_bytes must be non-null / non-zero");
+      return;
+    }
+    *out_bytes = 0;
+    if (!resolve_options(opts, o, err)) return;
+    // The caller's arena is not needed to size one.
+    o.arena = nullptr;
+    o.arena_size = 0;
+    triage::rt::Engine e;
+    if (e.load({static_cast<const uint8_t*>(data), size}, o, true, err)) *out_bytes = e.arena_bytes();
+  });
+  if (err) set_open_error(err);
+  return err.code;
+}
+
+triage_status triage_open_memory(const void* data, size_t size, const triage_options* opts, triage_model** out) {
+  return open_span(data, size, opts, out);
+}
+
+triage_status triage_open_file(const char* path, const triage_options* opts, triage_model** out) {
+  Error err;
+  triage_status st = TRIAGE_OK;
+  guarded(err, [&] {
+    if (!path) {
+      err.set(TRIAGE_E_INVALID_ARGUMENT, "path is NULL");
+      return;
+    }
+    triage::trw::Buffer buf;
+    triage::trw::Error te;
+    if (!buf.read_file(path, te)) {
+      err.set(te.code == triage::trw::Errc::Io ? TRIAGE_E_IO : TRIAGE_E_LIMIT, "%s: %s", path, te.message.c_str());
+      return;
+    }
+    st = open_span(buf.span().data(), buf.span().size(), opts, out);
+  });
+  if (err) {
+    if (out) *out = nullptr;
+    set_open_error(err);
+    return err.code;
+  }
+  return st;
+}
+
+const char* triage_open_error(void) { return g_open_error; }
+
+triage_status triage_classify(triage_model* model, const triage_image* image, triage_result* out) {
+  return triage_classify_batch(model, image, 1, out);
+}
+
+triage_status triage_classify_batch(triage_model* model, const triage_image* images, size_t n,
+                                    triage_result* results) {
+  if (!model) return TRIAGE_E_INVALID_ARGUMENT;
+  Error& err = model->engine.last_error;
+  err.clear();
+  if (!images || !results) {
+    err.set(TRIAGE_E_INVALID_ARGUMENT, "images and results must not be NULL");
+    return err.code;
+  }
+  if (n == 0 || n > TRIAGE_MAX_BATCH) {
+    err.set(n ? TRIAGE_E_LIMIT : TRIAGE_E_INVALID_ARGUMENT, "batch of %zu images (allowed 1..max_batch)", n);
+    return err.code;
+  }
+  return guarded(err, [&] { model->engine.classify(images, static_cast<int>(n), results, err); });
+}
+
+triage_status triage_get_info(const triage_model* model, triage_model_info* out) {
+  if (!model || !out) return TRIAGE_E_INVALID_ARGUMENT;
+  if (out->struct_size != sizeof(triage_model_info)) return TRIAGE_E_INVALID_ARGUMENT;
+  model->engine.info(*out);
+  return TRIAGE_OK;
+}
+
+const char* triage_last_error(const triage_model* model) {
+  return model ? model->engine.last_error.message : "model is NULL";
+}
+
+void triage_close(triage_model* model) { delete model; }
+
+const char* triage_status_name(triage_status s) {
+  switch (s) {
+    case TRIAGE_OK: return "OK";
+    case TRIAGE_E_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case TRIAGE_E_IO: return "IO";
+    case TRIAGE_E_FORMAT: return "FORMAT";
+    case TRIAGE_E_UNSUPPORTED: return "UNSUPPORTED";
+    case TRIAGE_E_LIMIT: return "LIMIT";
+    case TRIAGE_E_NOMEM: return "NOMEM";
+    case TRIAGE_E_INTERNAL: return "INTERNAL";
+  }
+  return "UNKNOWN";
+}
+
+const char* triage_isa_name(triage_isa isa) {
+  switch (isa) {
+    case TRIAGE_ISA_AUTO: return "auto";
+    case TRIAGE_ISA_SCALAR: return "scalar";
+    case TRIAGE_ISA_AVX2: return "avx2";
+    case TRIAGE_ISA_AVX512: return "avx512";
+    case TRIAGE_ISA_AVX512_VNNI: return "avx512_vnni";
+    case TRIAGE_ISA_AMX: return "amx";
+  }
+  return "unknown";
+}
+
+int triage_isa_from_name(const char* name) {
+  if (!name) return -1;
+  if (std::strcmp(name, "auto") == 0) return TRIAGE_ISA_AUTO;
+  if (std::strcmp(name, "avx512_vnni") == 0) return TRIAGE_ISA_AVX512_VNNI;
+  triage::kernels::Isa k;
+  if (!triage::kernels::parse_isa(name, &k)) return -1;
+  switch (k) {
+    case triage::kernels::Isa::Scalar: return TRIAGE_ISA_SCALAR;
+    case triage::kernels::Isa::Avx2: return TRIAGE_ISA_AVX2;
+    case triage::kernels::Isa::Avx512: return TRIAGE_ISA_AVX512;
+    case triage::kernels::Isa::Avx512Vnni: return TRIAGE_ISA_AVX512_VNNI;
+    case triage::kernels::Isa::Amx: return TRIAGE_ISA_AMX;
+  }
+  return -1;
+}
+
+const char* triage_version(void) { return triage::version_string(); }
+
+}  // extern "C"

@@ -1,0 +1,253 @@
+// Engine: loading (parse -> config -> tensors -> pack -> plan) and classification (coarse pass ->
+// router -> compacted fine pass -> scatter back).
+#include "runtime/engine.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "runtime/checked.h"
+#include "runtime/model_tensors.h"
+#include "runtime/router.h"
+#include "weights_format/trw.h"
+
+namespace triage::rt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+float micros(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<float, std::micro>(b - a).count();
+}
+
+triage_status map_trw(trw::Errc c) {
+  switch (c) {
+    case trw::Errc::Io: return TRIAGE_E_IO;
+    case trw::Errc::BadVersion:
+    case trw::Errc::UnknownRequiredFeature: return TRIAGE_E_UNSUPPORTED;
+    case trw::Errc::LimitExceeded: return TRIAGE_E_LIMIT;
+    default: return TRIAGE_E_FORMAT;
+  }
+}
+
+kernels::Isa isa_cap(uint32_t cap) {
+  switch (cap) {
+    case TRIAGE_ISA_SCALAR: return kernels::Isa::Scalar;
+    case TRIAGE_ISA_AVX2: return kernels::Isa::Avx2;
+    case TRIAGE_ISA_AVX512: return kernels::Isa::Avx512;
+    case TRIAGE_ISA_AVX512_VNNI: return kernels::Isa::Avx512Vnni;
+    default: return kernels::Isa::Amx;  // AUTO / AMX: no cap
+  }
+}
+
+bool check_options(const triage_options& o, Error& err) {
+  if (o.threads < 1 || o.threads > TRIAGE_MAX_THREADS)
+    return err.set(o.threads ? TRIAGE_E_LIMIT : TRIAGE_E_INVALID_ARGUMENT, "options.threads %u outside [1, %u]",
+                   o.threads, TRIAGE_MAX_THREADS);
+  if (o.max_batch < 1 || o.max_batch > TRIAGE_MAX_BATCH)
+    return err.set(o.max_batch ? TRIAGE_E_LIMIT : TRIAGE_E_INVALID_ARGUMENT, "options.max_batch %u outside [1, %u]",
+                   o.max_batch, TRIAGE_MAX_BATCH);
+  if (o.isa_cap > TRIAGE_ISA_AMX) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.isa_cap %u is not a triage_isa", o.isa_cap);
+  if (o.force > TRIAGE_FORCE_FINE_ALL) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.force %u is not a triage_force", o.force);
+  if (o.reserved != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.reserved must be 0");
+  if (!o.arena && o.arena_size != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena_size set without options.arena");
+  if (o.arena && reinterpret_cast<uintptr_t>(o.arena) % kArenaAlign != 0)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena must be %zu-byte aligned", kArenaAlign);
+  return true;
+}
+
+}  // namespace
+
+bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bool size_only, Error& err) {
+  if (!check_options(opts, err)) return false;
+  opts_ = opts;
+  if (bytes.size() > TRIAGE_MAX_MODEL_BYTES)
+    return err.set(TRIAGE_E_LIMIT, "model of %zu bytes exceeds the cap", bytes.size());
+  // The reader wants a 64-byte aligned buffer (aligned tensor views): copy an unaligned span.
+  trw::Buffer copy;
+  trw::Error te;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0) {
+    if (!copy.assign(bytes, te)) return err.set(map_trw(te.code), "model bytes: %s", te.message.c_str());
+    bytes = copy.span();
+  }
+  trw::File file;
+  if (!file.parse(bytes, te)) return err.set(map_trw(te.code), "model file: %s", te.message.c_str());
+  if (!load_config(file, cfg_, err)) return false;
+  ModelTensors tensors;
+  if (!bind_tensors(file, cfg_, tensors, err)) return false;
+  if (cfg_.dtype_name.empty()) cfg_.dtype_name = trw::dtype_name(tensors.blocks[0].qkv.w->dtype);
+
+  isa_ = kernels::select_isa(isa_cap(opts.isa_cap));
+  if (!pack_model(cfg_, tensors, isa_, pm_, err)) return false;
+
+  // Plan for the worst case of the chosen policy: every image escalated, with K = topk or Gc.
+  const bool cfvit = cfg_.arch == Arch::CfVit;
+  fine_k_ = opts.force == TRIAGE_FORCE_FINE_ALL ? cfg_.Gc : cfg_.K;
+  shape_.batch = static_cast<int>(opts.max_batch);
+  shape_.threads = static_cast<int>(opts.threads);
+  shape_.coarse = cfvit;
+  shape_.fine_k = !cfvit ? 0 : opts.force == TRIAGE_FORCE_COARSE ? -1 : fine_k_;
+  if (!plan_workspace(cfg_, pm_, isa_, shape_, plan_, err)) return false;
+  if (size_only) return true;
+
+  unsigned char* arena = static_cast<unsigned char*>(opts.arena);
+  if (arena) {
+    if (opts.arena_size < plan_.arena.total)
+      return err.set(TRIAGE_E_NOMEM, "options.arena_size %zu is below the %zu bytes this model needs", opts.arena_size,
+                     plan_.arena.total);
+  } else {
+    if (!own_arena_.allocate(plan_.arena.total))
+      return err.set(TRIAGE_E_NOMEM, "cannot allocate the %zu-byte arena", plan_.arena.total);
+    arena = own_arena_.data();
+  }
+  bind_workspace(cfg_, shape_, plan_, arena, ws_);
+  if (!pool_.start(shape_.threads, err)) return false;
+  Exec ex;
+  ex.isa = isa_;
+  ex.pool = &pool_;
+  ex.scratch = ws_.scratch;
+  ex.scratch_floats = ws_.scratch_floats;
+  fwd_.init(&cfg_, &pm_, &ws_, ex);
+  probs_.assign(static_cast<size_t>(opts.max_batch) * cfg_.ncls(), 0.0f);
+  esc_.assign(opts.max_batch, 0);
+  label_ptrs_.clear();
+  for (const std::string& l : cfg_.labels) label_ptrs_.push_back(l.c_str());
+  return true;
+}
+
+bool Engine::check_image(const triage_image& img, int i, Error& err) const {
+  if (!img.data) return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: data is NULL", i);
+  if (img.pixel != TRIAGE_PIXEL_U8 && img.pixel != TRIAGE_PIXEL_U16)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: pixel type %u is not u8 (1) or u16 (2)", i, img.pixel);
+  if (img.height == 0 || img.width == 0)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: empty image (%u x %u)", i, img.height, img.width);
+  if (img.height > TRIAGE_MAX_IMAGE_SIDE || img.width > TRIAGE_MAX_IMAGE_SIDE)
+    return err.set(TRIAGE_E_LIMIT, "image %d: %u x %u exceeds the %u pixel side cap", i, img.height, img.width,
+                   TRIAGE_MAX_IMAGE_SIDE);
+  if (img.channels != static_cast<uint32_t>(cfg_.C))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: %u channels, the model takes %d", i, img.channels, cfg_.C);
+  const size_t bps = img.pixel == TRIAGE_PIXEL_U16 ? 2 : 1;
+  size_t row = 0, span = 0;
+  if (!mul3_ok(img.width, img.channels, bps, row))
+    return err.set(TRIAGE_E_LIMIT, "image %d: row size overflows", i);
+  if (img.row_stride < row)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: row_stride %zu is below width * channels * %zu = %zu", i,
+                   img.row_stride, bps, row);
+  if (!mul_ok(static_cast<size_t>(img.height - 1), img.row_stride, span) || !add_ok(span, row, span) ||
+      span > static_cast<size_t>(INT64_MAX / 2))
+    return err.set(TRIAGE_E_LIMIT, "image %d: image size overflows", i);
+  if (bps == 2 && (img.row_stride % 2 != 0 || reinterpret_cast<uintptr_t>(img.data) % 2 != 0))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: u16 data and row_stride must be 2-byte aligned", i);
+  return true;
+}
+
+void Engine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
+  const int n = cfg_.ncls();
+  float* p = probs_.data() + static_cast<size_t>(i) * n;
+  softmax(logits, n, p);
+  const int cls = decide_final(p, n, cfg_.good, cfg_.router);
+  r.class_index = cls;
+  r.class_name = label_ptrs_[cls];
+  r.confidence = p[cls];
+  r.probabilities = p;
+  r.route = route;
+  r.review = needs_review(p[cls], cfg_.router) ? 1 : 0;
+}
+
+bool Engine::classify(const triage_image* images, int n, triage_result* results, Error& err) {
+  if (n < 1) return err.set(TRIAGE_E_INVALID_ARGUMENT, "batch of %d images", n);
+  if (n > static_cast<int>(opts_.max_batch))
+    return err.set(TRIAGE_E_LIMIT, "batch of %d images exceeds options.max_batch %u", n, opts_.max_batch);
+  for (int i = 0; i < n; ++i)
+    if (!check_image(images[i], i, err)) return false;
+  const int ncls = cfg_.ncls();
+  const auto t0 = Clock::now();
+  if (cfg_.arch == Arch::Vit) {
+    fwd_.vit(images, n);
+    const float us = micros(t0, Clock::now()) / static_cast<float>(n);
+    for (int i = 0; i < n; ++i) {
+      results[i] = triage_result{};
+      finish(i, ws_.logits + static_cast<size_t>(i) * ncls, TRIAGE_ROUTE_FINE, results[i]);
+      results[i].tokens = static_cast<uint32_t>(cfg_.tokens_fine(0));
+      results[i].fine_us = us;
+    }
+    return true;
+  }
+
+  fwd_.coarse(images, n);
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    triage_result& r = results[i];
+    r = triage_result{};
+    float* p = probs_.data() + static_cast<size_t>(i) * ncls;
+    const float* logits = ws_.logits + static_cast<size_t>(i) * ncls;
+    r.tokens = static_cast<uint32_t>(cfg_.tokens_coarse());
+    bool escalate = false;
+    if (opts_.force == TRIAGE_FORCE_COARSE) {
+      finish(i, logits, TRIAGE_ROUTE_COARSE, r);
+    } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
+      escalate = true;
+    } else {
+      softmax(logits, ncls, p);
+      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, cfg_.router);
+      if (d.exit) {
+        r.class_index = d.cls;
+        r.class_name = label_ptrs_[d.cls];
+        r.confidence = p[d.cls];
+        r.probabilities = p;
+        r.route = TRIAGE_ROUTE_COARSE;
+        r.review = needs_review(p[d.cls], cfg_.router) ? 1 : 0;
+      } else {
+        escalate = true;
+      }
+    }
+    if (escalate) esc_[m++] = i;
+  }
+  const auto t1 = Clock::now();
+  const float coarse_us = micros(t0, t1) / static_cast<float>(n);
+  for (int i = 0; i < n; ++i) results[i].coarse_us = coarse_us;
+  if (m == 0) return true;
+
+  // The escalated images as one dense sub-batch; results scattered back to their positions.
+  fwd_.fine(images, esc_.data(), m, fine_k_);
+  const float fine_us = micros(t1, Clock::now()) / static_cast<float>(m);
+  for (int e = 0; e < m; ++e) {
+    triage_result& r = results[esc_[e]];
+    finish(esc_[e], ws_.logits + static_cast<size_t>(e) * ncls, TRIAGE_ROUTE_FINE, r);
+    r.tokens += static_cast<uint32_t>(cfg_.tokens_fine(fine_k_));
+    r.fine_us = fine_us;
+  }
+  return true;
+}
+
+void Engine::info(triage_model_info& o) const {
+  const bool cfvit = cfg_.arch == Arch::CfVit;
+  o.model_name = cfg_.model_name.c_str();
+  o.arch = cfg_.arch_name.c_str();
+  o.weight_dtype = cfg_.dtype_name.c_str();
+  o.isa = kernels::isa_name(isa_);
+  o.num_classes = static_cast<uint32_t>(cfg_.ncls());
+  o.good_class = cfg_.good;
+  o.class_names = label_ptrs_.data();
+  o.in_channels = static_cast<uint32_t>(cfg_.C);
+  o.img_full = static_cast<uint32_t>(cfg_.Sf);
+  o.img_coarse = static_cast<uint32_t>(cfg_.Sc);
+  o.max_value_u8 = cfg_.input.max_value_u8;
+  o.max_value_u16 = cfg_.input.max_value_u16;
+  o.mean = cfg_.input.mean;
+  o.std = cfg_.input.std;
+  o.tokens_coarse = cfvit ? static_cast<uint32_t>(cfg_.tokens_coarse()) : 0;
+  o.tokens_fine = static_cast<uint32_t>(cfg_.tokens_fine(fine_k_));
+  o.topk = static_cast<uint32_t>(cfvit ? fine_k_ : 0);
+  o.threads = opts_.threads;
+  o.max_batch = opts_.max_batch;
+  o.force = opts_.force;
+  o.arena_bytes = plan_.arena.total;
+  o.weight_bytes = pm_.bytes();
+  o.router_calibrated = cfg_.router.calibrated ? 1 : 0;
+  o.coarse_good_threshold = cfg_.router.coarse_good;
+  o.coarse_defect_threshold = cfg_.router.coarse_defect;
+  o.fine_good_threshold = cfg_.router.fine_good;
+  o.review_threshold = cfg_.router.review;
+}
+
+}  // namespace triage::rt

@@ -1,0 +1,54 @@
+// A loaded model: configuration, packed weights, thread pool, planned arena and result storage, plus
+// the classify logic (passes + router). The C API (capi.cpp) is a thin shell over this class.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "runtime/aligned_buffer.h"
+#include "runtime/error.h"
+#include "runtime/forward.h"
+#include "runtime/model_config.h"
+#include "runtime/packed_model.h"
+#include "runtime/thread_pool.h"
+#include "runtime/triage.h"
+#include "runtime/workspace.h"
+
+namespace triage::rt {
+
+class Engine {
+ public:
+  // Parses, validates and packs the model at bytes, plans the arena and (unless size_only) starts the
+  // threads and binds the arena (the caller's, or an owned one). bytes may be freed afterwards.
+  bool load(std::span<const uint8_t> bytes, const triage_options& opts, bool size_only, Error& err);
+
+  size_t arena_bytes() const { return plan_.arena.total; }
+  const ModelConfig& config() const { return cfg_; }
+
+  // Validates n images and classifies them. false + err on an invalid argument (nothing computed).
+  bool classify(const triage_image* images, int n, triage_result* results, Error& err);
+  void info(triage_model_info& out) const;
+
+  Error last_error;  // of the last C API call on this handle
+
+ private:
+  bool check_image(const triage_image& img, int index, Error& err) const;
+  void finish(int i, const float* logits, uint32_t route, triage_result& r);
+
+  ModelConfig cfg_;
+  PackedModel pm_;
+  kernels::Isa isa_ = kernels::Isa::Scalar;
+  triage_options opts_{};
+  WorkspaceShape shape_;
+  WorkspacePlan plan_;
+  Workspace ws_;
+  AlignedBuffer own_arena_;
+  ThreadPool pool_;
+  Forward fwd_;
+  int fine_k_ = 0;                       // K used when escalating (topk, or Gc for fine-all)
+  std::vector<float> probs_;             // [max_batch, ncls]
+  std::vector<int> esc_;                 // [max_batch] escalated images of the current batch
+  std::vector<const char*> label_ptrs_;  // class names for info / results
+};
+
+}  // namespace triage::rt

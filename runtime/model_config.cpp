@@ -1,0 +1,187 @@
+// Reads the model's metadata keys (docs/model-family.md) and checks them against hard caps before any
+// buffer is sized from them.
+#include "runtime/model_config.h"
+
+#include <cmath>
+
+namespace triage::rt {
+namespace {
+
+// Metadata reader that turns trw lookup failures into FORMAT errors naming the key.
+struct Meta {
+  const trw::File& f;
+  Error& err;
+
+  bool i64(const char* key, int64_t& out) {
+    trw::Error e;
+    if (f.get_i64(key, out, e)) return true;
+    // Integral values written as f64 are accepted (e.g. mlp_ratio 4.0 from a timm config).
+    double d = 0;
+    trw::Error e2;
+    if (f.get_f64(key, d, e2) && std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+      out = static_cast<int64_t>(d);
+      return true;
+    }
+    return err.set(TRIAGE_E_FORMAT, "metadata key '%s': %s", key, e.message.c_str());
+  }
+  bool f64(const char* key, double& out) {
+    trw::Error e;
+    if (f.get_f64(key, out, e)) {
+      if (!std::isfinite(out)) return err.set(TRIAGE_E_FORMAT, "metadata key '%s' is not finite", key);
+      return true;
+    }
+    int64_t i = 0;
+    trw::Error e2;
+    if (f.get_i64(key, i, e2)) {
+      out = static_cast<double>(i);
+      return true;
+    }
+    return err.set(TRIAGE_E_FORMAT, "metadata key '%s': %s", key, e.message.c_str());
+  }
+  bool str(const char* key, std::string& out) {
+    trw::Error e;
+    if (f.get_str(key, out, e)) return true;
+    return err.set(TRIAGE_E_FORMAT, "metadata key '%s': %s", key, e.message.c_str());
+  }
+  // An integer key within [lo, hi].
+  bool range(const char* key, int lo, int hi, int& out) {
+    int64_t v = 0;
+    if (!i64(key, v)) return false;
+    if (v < lo || v > hi)
+      return err.set(v > hi ? TRIAGE_E_LIMIT : TRIAGE_E_FORMAT, "metadata key '%s' = %lld is outside [%d, %d]",
+                     key, static_cast<long long>(v), lo, hi);
+    out = static_cast<int>(v);
+    return true;
+  }
+  // An optional f64 key: absent keeps the default.
+  bool opt_f64(const char* key, double& out) {
+    if (!f.find_meta(key)) return true;
+    return f64(key, out);
+  }
+};
+
+bool parse_dtype(const std::string& s, trw::DType& out) {
+  if (s == "f32") out = trw::DType::F32;
+  else if (s == "f16") out = trw::DType::F16;
+  else if (s == "bf16") out = trw::DType::BF16;
+  else if (s == "q8") out = trw::DType::Q8;
+  else return false;
+  return true;
+}
+
+bool load_labels(Meta& m, ModelConfig& cfg, Error& err) {
+  trw::Error e;
+  if (!m.f.get_str_array("labels", cfg.labels, e))
+    return err.set(TRIAGE_E_FORMAT, "metadata key 'labels': %s", e.message.c_str());
+  if (cfg.labels.size() < 1 || cfg.labels.size() > static_cast<size_t>(kMaxClasses))
+    return err.set(TRIAGE_E_LIMIT, "metadata 'labels' holds %zu classes (allowed 1..%d)", cfg.labels.size(),
+                   kMaxClasses);
+  for (const auto& l : cfg.labels)
+    if (l.empty() || l.size() > static_cast<size_t>(kMaxLabelLen))
+      return err.set(TRIAGE_E_FORMAT, "metadata 'labels' holds an empty or over-long (>%d) name", kMaxLabelLen);
+  std::string good;
+  if (!m.str("good_label", good)) return false;
+  for (size_t i = 0; i < cfg.labels.size(); ++i)
+    if (cfg.labels[i] == good) {
+      cfg.good = static_cast<int>(i);
+      return true;
+    }
+  return err.set(TRIAGE_E_FORMAT, "good_label '%s' is not one of the labels", good.c_str());
+}
+
+bool load_input(Meta& m, ModelConfig& cfg, Error& err) {
+  InputSpec& in = cfg.input;
+  if (!m.range("input.channels", 1, kMaxInChans, in.channels)) return false;
+  if (in.channels != cfg.C)
+    return err.set(TRIAGE_E_FORMAT, "input.channels %d != arch.in_chans %d", in.channels, cfg.C);
+  if (!m.f64("input.max_value_u8", in.max_value_u8) || !m.f64("input.max_value_u16", in.max_value_u16) ||
+      !m.f64("input.mean", in.mean) || !m.f64("input.std", in.std))
+    return false;
+  if (!(in.max_value_u8 > 0) || !(in.max_value_u16 > 0) || !(in.std > 0))
+    return err.set(TRIAGE_E_FORMAT, "input.max_value_u8/u16 and input.std must be > 0");
+  return true;
+}
+
+bool load_router(Meta& m, ModelConfig& cfg) {
+  RouterThresholds& r = cfg.router;
+  int64_t calibrated = 0;
+  if (m.f.find_meta("router.calibrated") && !m.i64("router.calibrated", calibrated)) return false;
+  r.calibrated = calibrated != 0;
+  return m.opt_f64("router.coarse_good_threshold", r.coarse_good) &&
+         m.opt_f64("router.coarse_defect_threshold", r.coarse_defect) &&
+         m.opt_f64("router.fine_good_threshold", r.fine_good) && m.opt_f64("router.review_threshold", r.review);
+}
+
+bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
+  if (!m.range("arch.img_coarse", 4, kMaxImgFull / 2, cfg.Sc)) return false;
+  if (cfg.Sc * 2 != cfg.Sf)
+    return err.set(TRIAGE_E_FORMAT, "arch.img_coarse %d != arch.img_full / 2 (%d)", cfg.Sc, cfg.Sf);
+  if (cfg.P % 4 != 0 || cfg.Sc % cfg.P != 0)
+    return err.set(TRIAGE_E_FORMAT, "arch.patch %d must be a multiple of 4 dividing img_coarse %d", cfg.P, cfg.Sc);
+  cfg.p = cfg.P / 4;
+  trw::Error e;
+  std::vector<int64_t> sc;
+  if (!m.f.get_i64_array("arch.stem_channels", sc, e))
+    return err.set(TRIAGE_E_FORMAT, "metadata key 'arch.stem_channels': %s", e.message.c_str());
+  if (sc.size() != 2) return err.set(TRIAGE_E_FORMAT, "arch.stem_channels must hold 2 values");
+  for (int64_t v : sc)
+    if (v < 1 || v > kMaxStemChannels)
+      return err.set(TRIAGE_E_LIMIT, "arch.stem_channels value %lld outside [1, %d]", static_cast<long long>(v),
+                     kMaxStemChannels);
+  cfg.c1 = static_cast<int>(sc[0]);
+  cfg.c2 = static_cast<int>(sc[1]);
+  cfg.Wc = cfg.Sc / cfg.P;
+  cfg.Gc = cfg.Wc * cfg.Wc;
+  cfg.Wf = 2 * cfg.Wc;
+  cfg.Gf = 4 * cfg.Gc;
+  if (!m.range("arch.reuse_hidden", 1, kMaxDim * kMaxMlpRatio, cfg.Dr)) return false;
+  if (!m.range("arch.topk", 0, cfg.Gc, cfg.K)) return false;
+  if (!m.range("arch.rank_layers", 1, cfg.L, cfg.R)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool load_config(const trw::File& file, ModelConfig& cfg, Error& err) {
+  Meta m{file, err};
+  cfg = ModelConfig{};
+  if (!m.str("arch.name", cfg.arch_name)) return false;
+  if (cfg.arch_name == "cfvit") cfg.arch = Arch::CfVit;
+  else if (cfg.arch_name == "vit") cfg.arch = Arch::Vit;
+  else return err.set(TRIAGE_E_UNSUPPORTED, "arch.name '%.64s' is not cfvit or vit", cfg.arch_name.c_str());
+  if (file.find_meta("model.name") && !m.str("model.name", cfg.model_name)) return false;
+  if (file.find_meta("converter.dtype")) {
+    if (!m.str("converter.dtype", cfg.dtype_name)) return false;
+    if (!parse_dtype(cfg.dtype_name, cfg.dtype))
+      return err.set(TRIAGE_E_UNSUPPORTED, "converter.dtype '%.32s' is not f32|f16|bf16|q8", cfg.dtype_name.c_str());
+  }
+
+  int mlp_ratio = 0;
+  if (!m.range("arch.in_chans", 1, kMaxInChans, cfg.C) || !m.range("arch.img_full", 8, kMaxImgFull, cfg.Sf) ||
+      !m.range("arch.patch", 1, kMaxPatch, cfg.P) || !m.range("arch.dim", 1, kMaxDim, cfg.D) ||
+      !m.range("arch.heads", 1, kMaxHeads, cfg.H) || !m.range("arch.depth", 1, kMaxDepth, cfg.L) ||
+      !m.range("arch.mlp_ratio", 1, kMaxMlpRatio, mlp_ratio))
+    return false;
+  if (cfg.D % cfg.H != 0) return err.set(TRIAGE_E_FORMAT, "arch.dim %d is not a multiple of arch.heads %d", cfg.D, cfg.H);
+  cfg.hd = cfg.D / cfg.H;
+  cfg.hidden = mlp_ratio * cfg.D;
+  double eps = 1e-6;
+  if (!m.f64("arch.ln_eps", eps)) return false;
+  if (!(eps > 0) || eps > 1) return err.set(TRIAGE_E_FORMAT, "arch.ln_eps %g outside (0, 1]", eps);
+  cfg.ln_eps = static_cast<float>(eps);
+
+  if (cfg.arch == Arch::CfVit) {
+    if (!load_cfvit(m, cfg, err)) return false;
+  } else {
+    if (cfg.Sf % cfg.P != 0) return err.set(TRIAGE_E_FORMAT, "arch.patch %d does not divide img_full %d", cfg.P, cfg.Sf);
+    cfg.p = cfg.P;
+    cfg.Wf = cfg.Sf / cfg.P;
+    cfg.Gf = cfg.Wf * cfg.Wf;
+  }
+  if (cfg.Gf > kMaxGridTokens)
+    return err.set(TRIAGE_E_LIMIT, "fine grid of %d tokens exceeds the cap %d", cfg.Gf, kMaxGridTokens);
+  if (!load_labels(m, cfg, err) || !load_input(m, cfg, err) || !load_router(m, cfg)) return false;
+  return true;
+}
+
+}  // namespace triage::rt

@@ -1,0 +1,73 @@
+// What a .trw file says about the model: architecture hyperparameters, labels, input spec and router
+// thresholds (docs/model-family.md "metadata keys"), validated against hard caps.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/error.h"
+#include "weights_format/trw.h"
+
+namespace triage::rt {
+
+enum class Arch { CfVit, Vit };
+
+// Caps on what a model may declare: keep every derived buffer size small and overflow-free.
+inline constexpr int kMaxDim = 4096;
+inline constexpr int kMaxHeads = 64;
+inline constexpr int kMaxDepth = 64;
+inline constexpr int kMaxImgFull = 4096;
+inline constexpr int kMaxPatch = 64;
+inline constexpr int kMaxGridTokens = 4096;  // Gf (fine-grid tokens) at most
+inline constexpr int kMaxClasses = 1024;
+inline constexpr int kMaxStemChannels = 1024;
+inline constexpr int kMaxMlpRatio = 16;
+inline constexpr int kMaxInChans = 4;
+inline constexpr int kMaxLabelLen = 256;
+
+struct RouterThresholds {
+  bool calibrated = false;
+  double coarse_good = 2.0;    // exit `good` at the coarse pass when P(good) >= this
+  double coarse_defect = 0.9;  // exit with a defect class at the coarse pass when its P >= this
+  double fine_good = 0.5;      // fine pass: `good` only when P(good) >= this
+  double review = 0.6;         // review flag when the decided class's P < this
+};
+
+struct InputSpec {
+  int channels = 1;
+  double max_value_u8 = 255, max_value_u16 = 65535, mean = 0, std = 1;
+};
+
+struct ModelConfig {
+  Arch arch = Arch::CfVit;
+  std::string arch_name, model_name, dtype_name;
+  trw::DType dtype = trw::DType::F32;  // converter.dtype
+  int C = 1;       // input channels
+  int Sf = 0;      // full resolution
+  int Sc = 0;      // coarse resolution (cfvit)
+  int P = 0;       // total patch stride
+  int p = 0;       // patch-projection kernel: P / 4 for cfvit, P for vit
+  int c1 = 0, c2 = 0;  // stem channels (cfvit)
+  int D = 0, H = 0, hd = 0, L = 0;
+  int hidden = 0;  // mlp_ratio * D
+  int Dr = 0;      // reuse MLP hidden (cfvit)
+  int K = 0;       // re-split coarse patches (cfvit)
+  int R = 0;       // rank layers (cfvit)
+  float ln_eps = 1e-6f;
+  int Wc = 0, Gc = 0;  // coarse grid side and tokens (cfvit)
+  int Wf = 0, Gf = 0;  // fine grid side and tokens
+  std::vector<std::string> labels;
+  int good = 0;
+  InputSpec input;
+  RouterThresholds router;
+
+  int ncls() const { return static_cast<int>(labels.size()); }
+  int tokens_coarse() const { return 1 + Gc; }
+  // Tokens of a fine pass re-splitting k coarse patches (cfvit), or of the single vit pass.
+  int tokens_fine(int k) const { return arch == Arch::Vit ? 1 + Gf : 1 + Gc + 3 * k; }
+};
+
+// Reads and validates every metadata key the engine needs. false + err (FORMAT / UNSUPPORTED / LIMIT).
+bool load_config(const trw::File& file, ModelConfig& cfg, Error& err);
+
+}  // namespace triage::rt

@@ -1,0 +1,40 @@
+// Router decisions. Comparisons are done in double against the file's f64 thresholds so a threshold
+// reads exactly as calibrated.
+#include "runtime/router.h"
+
+#include <cmath>
+
+namespace triage::rt {
+
+void softmax(const float* logits, int n, float* probs) {
+  float mx = logits[0];
+  for (int i = 1; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;
+  float sum = 0;
+  for (int i = 0; i < n; ++i) sum += (probs[i] = std::exp(logits[i] - mx));
+  const float inv = 1.0f / sum;
+  for (int i = 0; i < n; ++i) probs[i] *= inv;
+}
+
+int top_defect(const float* probs, int n, int good) {
+  int best = -1;
+  for (int i = 0; i < n; ++i)
+    if (i != good && (best < 0 || probs[i] > probs[best])) best = i;
+  return best;
+}
+
+CoarseDecision decide_coarse(const float* probs, int n, int good, const RouterThresholds& t) {
+  const int d = top_defect(probs, n, good);
+  if (d >= 0 && static_cast<double>(probs[d]) >= t.coarse_defect) return {true, d};
+  if (static_cast<double>(probs[good]) >= t.coarse_good) return {true, good};
+  return {false, -1};
+}
+
+int decide_final(const float* probs, int n, int good, const RouterThresholds& t) {
+  if (static_cast<double>(probs[good]) >= t.fine_good) return good;
+  const int d = top_defect(probs, n, good);
+  return d >= 0 ? d : good;
+}
+
+bool needs_review(float p_decided, const RouterThresholds& t) { return static_cast<double>(p_decided) < t.review; }
+
+}  // namespace triage::rt

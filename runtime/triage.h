@@ -1,0 +1,171 @@
+/* triage: the public C API of libtriage (C99-compatible).
+ *
+ * Life cycle: triage_options_init -> (triage_arena_size) -> triage_open_memory / triage_open_file ->
+ * triage_classify / triage_classify_batch (any number of times) -> triage_close.
+ *
+ * Guarantees
+ * - Every allocation happens inside triage_open_*: weights are packed and the activation arena is planned
+ *   (and allocated, unless the caller passes one) there. Classifying never allocates.
+ * - No exception, abort or exit crosses this API: every failure is a status code plus a message
+ *   (triage_last_error for a model handle, triage_open_error for a failed open on the calling thread).
+ * - Outputs are bit-identical across runs, thread counts and batch compositions for a given model file,
+ *   ISA and library build.
+ * - A handle is not re-entrant: the caller serialises calls on one handle (different handles are
+ *   independent). The handle's worker threads (options.threads - 1 of them) are created at open,
+ *   sleep between calls and are joined at close; with threads == 1 everything runs on the caller.
+ */
+#ifndef TRIAGE_H_
+#define TRIAGE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRIAGE_API_VERSION 1
+
+/* Hard caps on API arguments (anything larger is refused with TRIAGE_E_LIMIT). */
+#define TRIAGE_MAX_IMAGE_SIDE 16384u /* pixels per side of an input image */
+#define TRIAGE_MAX_CHANNELS 4u
+#define TRIAGE_MAX_THREADS 256u
+#define TRIAGE_MAX_BATCH 4096u
+#define TRIAGE_MAX_MODEL_BYTES ((uint64_t)1 << 36)
+
+typedef enum triage_status {
+  TRIAGE_OK = 0,
+  TRIAGE_E_INVALID_ARGUMENT = 1, /* null pointer, zero size, inconsistent argument */
+  TRIAGE_E_IO = 2,               /* a file could not be opened or read */
+  TRIAGE_E_FORMAT = 3,           /* the model file is malformed or misses a tensor / key */
+  TRIAGE_E_UNSUPPORTED = 4,      /* valid but not supported here (architecture, ISA, dtype, ...) */
+  TRIAGE_E_LIMIT = 5,            /* an argument or a model dimension is above a hard cap */
+  TRIAGE_E_NOMEM = 6,            /* allocation failed, or the caller's arena is too small */
+  TRIAGE_E_INTERNAL = 7          /* a bug: please report with the message */
+} triage_status;
+
+/* Instruction-set cap: the engine uses the best level the CPU and OS support, at most this one. */
+typedef enum triage_isa {
+  TRIAGE_ISA_AUTO = 0, /* best available (the TRIAGE_ISA environment variable may still cap it) */
+  TRIAGE_ISA_SCALAR = 1,
+  TRIAGE_ISA_AVX2 = 2, /* AVX2 + FMA */
+  TRIAGE_ISA_AVX512 = 3,
+  TRIAGE_ISA_AVX512_VNNI = 4,
+  TRIAGE_ISA_AMX = 5
+} triage_isa;
+
+/* Route policy, chosen at open (the arena is planned for it). */
+typedef enum triage_force {
+  TRIAGE_FORCE_NONE = 0,     /* the router decides (from the router.* thresholds in the file) */
+  TRIAGE_FORCE_COARSE = 1,   /* every image exits after the coarse pass */
+  TRIAGE_FORCE_FINE = 2,     /* every image escalates to the fine pass with K = arch.topk */
+  TRIAGE_FORCE_FINE_ALL = 3  /* every image escalates, with every coarse patch re-split (K = Gc) */
+} triage_force;
+
+typedef enum triage_route { TRIAGE_ROUTE_COARSE = 0, TRIAGE_ROUTE_FINE = 1 } triage_route;
+
+typedef enum triage_pixel { TRIAGE_PIXEL_U8 = 1, TRIAGE_PIXEL_U16 = 2 } triage_pixel;
+
+/* Versioned by struct_size: always start from triage_options_init(&o). */
+typedef struct triage_options {
+  uint32_t struct_size; /* sizeof(triage_options) */
+  uint32_t threads;     /* 1..TRIAGE_MAX_THREADS; 1 = run on the calling thread only */
+  uint32_t isa_cap;     /* triage_isa */
+  uint32_t max_batch;   /* 1..TRIAGE_MAX_BATCH: largest n accepted by triage_classify_batch */
+  uint32_t force;       /* triage_force */
+  uint32_t reserved;    /* must be 0 */
+  void* arena;          /* caller memory for all activations (64-byte aligned), or NULL */
+  size_t arena_size;    /* bytes at arena; at least triage_arena_size() */
+} triage_options;
+
+typedef struct triage_image {
+  const void* data;  /* first pixel of row 0; rows of width * channels interleaved samples */
+  uint32_t pixel;    /* triage_pixel: u8 or u16 (native byte order) */
+  uint32_t height;   /* 1..TRIAGE_MAX_IMAGE_SIDE */
+  uint32_t width;    /* 1..TRIAGE_MAX_IMAGE_SIDE */
+  uint32_t channels; /* must equal the model's input channels */
+  size_t row_stride; /* bytes from one row to the next, >= width * channels * sample bytes */
+} triage_image;
+
+typedef struct triage_result {
+  int32_t class_index;        /* index into the model's class list */
+  const char* class_name;     /* model-owned, valid until triage_close */
+  float confidence;           /* probability of class_index */
+  const float* probabilities; /* num_classes values, model-owned, valid until the next classify call */
+  uint32_t route;             /* triage_route taken */
+  uint32_t review;            /* 1 when confidence < router.review_threshold: a human should look */
+  uint32_t tokens;            /* tokens processed: coarse pass + fine pass (CLS tokens included) */
+  float coarse_us;            /* wall time of preprocessing + coarse pass (per image in a batch) */
+  float fine_us;              /* wall time of the fine pass, 0 when not escalated (per image) */
+} triage_result;
+
+typedef struct triage_model_info {
+  uint32_t struct_size;          /* sizeof(triage_model_info), set by the caller */
+  const char* model_name;        /* model.name */
+  const char* arch;              /* "cfvit" or "vit" */
+  const char* weight_dtype;      /* "f32", "f16", "bf16" or "q8" (as stored in the file) */
+  const char* isa;               /* ISA the kernels run: "scalar", "avx2", ... */
+  uint32_t num_classes;
+  int32_t good_class;            /* index of the "no defect" class */
+  const char* const* class_names;/* num_classes names, model-owned */
+  uint32_t in_channels;
+  uint32_t img_full;             /* Sf */
+  uint32_t img_coarse;           /* Sc (0 for vit) */
+  double max_value_u8, max_value_u16, mean, std; /* input normalisation */
+  uint32_t tokens_coarse;        /* 1 + Gc (0 for vit) */
+  uint32_t tokens_fine;          /* 1 + Gc + 3K for cfvit, 1 + (Sf/P)^2 for vit */
+  uint32_t topk;                 /* K */
+  uint32_t threads;
+  uint32_t max_batch;
+  uint32_t force;                /* triage_force */
+  size_t arena_bytes;            /* activation arena */
+  size_t weight_bytes;           /* packed weights held by the handle */
+  int32_t router_calibrated;
+  double coarse_good_threshold, coarse_defect_threshold, fine_good_threshold, review_threshold;
+} triage_model_info;
+
+typedef struct triage_model triage_model;
+
+/* Fills defaults: threads 1, isa AUTO, max_batch 1, force NONE, arena NULL. */
+void triage_options_init(triage_options* opts);
+
+/* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch and
+ * force matter), without packing weights. The same number triage_model_info reports after open. */
+triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts,
+                                size_t* out_bytes);
+
+/* Opens a model from a memory span (the span may be freed once this returns) or from a file. opts may
+ * be NULL (defaults). On failure *out is NULL and triage_open_error() says why. */
+triage_status triage_open_memory(const void* data, size_t size, const triage_options* opts,
+                                 triage_model** out);
+triage_status triage_open_file(const char* path, const triage_options* opts, triage_model** out);
+
+/* The message of the last failed triage_open_* / triage_arena_size on the calling thread ("" if none). */
+const char* triage_open_error(void);
+
+triage_status triage_classify(triage_model* model, const triage_image* image, triage_result* out);
+
+/* n images, 1..max_batch. Coarse pass on all, fine pass on the escalated ones as one dense sub-batch,
+ * results in input order. Each result equals what triage_classify gives for that image (timings aside).
+ * results[i].probabilities stay valid until the next classify call. */
+triage_status triage_classify_batch(triage_model* model, const triage_image* images, size_t n,
+                                    triage_result* results);
+
+triage_status triage_get_info(const triage_model* model, triage_model_info* out);
+
+/* The message of the last failed call on this handle ("" if the last call succeeded). */
+const char* triage_last_error(const triage_model* model);
+
+void triage_close(triage_model* model); /* NULL is a no-op */
+
+const char* triage_status_name(triage_status s); /* "OK", "INVALID_ARGUMENT", ... */
+const char* triage_isa_name(triage_isa isa);     /* "auto", "scalar", "avx2", ... */
+/* Parses an ISA name ("auto", "scalar", "avx2", "avx512", "avx512_vnni", "amx"); -1 if unknown. */
+int triage_isa_from_name(const char* name);
+const char* triage_version(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TRIAGE_H_ */
