@@ -181,6 +181,10 @@ class CFViT(nn.Module):
         self.norm = nn.LayerNorm(D, eps=cfg["ln_eps"])
         self.head = nn.Linear(D, ncls)
         self.reuse = Reuse(D, cfg["reuse_hidden"], cfg["ln_eps"])
+        # bn_frozen: the stem's BN layers always use their running statistics (set once by
+        # calibrate_bn), so training computes exactly what inference computes and the training
+        # forward only stems the K selected regions. False: joint batch statistics (_bn_joint).
+        self.bn_frozen = False
         self._init()
 
     def _init(self):
@@ -197,6 +201,33 @@ class CFViT(nn.Module):
             g = g.repeat_interleave(2, 0).repeat_interleave(2, 1).reshape(self.Gf, self.D)
             self.pos_fine[0, 1:] = g
             self.pos_fine[0, 0] = self.pos_coarse[0, 0]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.bn_frozen:
+            for layer in self.stem:
+                layer.bn.eval()
+        return self
+
+    @torch.no_grad()
+    def calibrate_bn(self, img_coarse: torch.Tensor, img_full: torch.Tensor, freeze: bool = True):
+        """Set the stem BN running statistics to the joint batch statistics of a batch of coarse
+        images and of all the fine regions of the matching full images (current weights), and
+        optionally freeze them for training."""
+        B = img_full.shape[0]
+        reg = self.regions(img_full).reshape(B * self.Gc, img_full.shape[1], 2 * self.P, 2 * self.P)
+        xs = [img_coarse, reg]
+        for layer in self.stem:
+            xs = [layer.conv(x) for x in xs]
+            n = sum(x.numel() // x.shape[1] for x in xs)
+            mean = sum(x.sum(dim=(0, 2, 3)) for x in xs) / n
+            var = sum(((x - mean[None, :, None, None]) ** 2).sum(dim=(0, 2, 3)) for x in xs) / n
+            layer.bn.running_mean.copy_(mean)
+            layer.bn.running_var.copy_(var)
+            xs = [F.relu(F.batch_norm(x, mean, var, layer.bn.weight, layer.bn.bias, False, 0.0, layer.bn.eps))
+                  for x in xs]
+        self.bn_frozen = freeze
+        self.train(self.training)
 
     # ---- stem ---------------------------------------------------------------------------------
     def stem_multi(self, imgs: List[torch.Tensor]) -> List[torch.Tensor]:
@@ -287,7 +318,7 @@ class CFViT(nn.Module):
         stem runs on the coarse image and on every region with shared BN statistics."""
         K = self.K if K is None else K
         B = img_full.shape[0]
-        if self.training:
+        if self.training and not self.bn_frozen:
             reg = self.regions(img_full).reshape(B * self.Gc, img_full.shape[1], 2 * self.P, 2 * self.P)
             e_map, reg_map = self.stem_multi([img_coarse, reg])
             co = self.coarse_from_embed(e_map)
@@ -295,6 +326,8 @@ class CFViT(nn.Module):
             reg_map = reg_map.reshape(B, self.Gc, self.D, 2, 2)[torch.arange(B)[:, None], sel]
             return co.logits, self.fine_from_map(reg_map, co, sel, keep)
         co = self.coarse(img_coarse)
+        if self.training:
+            co.scores = co.scores.detach()
         return co.logits, self.fine(img_full, co, K)
 
 

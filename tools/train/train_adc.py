@@ -1,0 +1,260 @@
+"""Train model B `adc-sem` (cfvit, synthetic SEM defect review images) in three stages.
+
+  teacher   a larger cfvit (depth 12, same width) on the labelled source set
+  student   the compact cfvit (doc table: dim 192, depth 8), initialised from 8 of the teacher's
+            12 blocks, distilled from the teacher's soft labels on labelled + unlabelled source images
+            (unlabelled images get only the teacher's outputs)
+  finetune  the student on the labelled "target" set (a shifted generator: a new tool), coarse pass
+            trained to agree with the fine pass
+  test      final report on the held-out test sets (85% good / 15% defect)
+
+Datasets are pre-generated .npy (synth_sem.py; see tools/train/README.md). Each stage runs for
+--steps optimizer steps, or for --minutes of wall time (the step count reached is recorded, so a
+time-budgeted run can be replayed with --steps).
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth_sem as G  # noqa: E402
+from common import cf_loss, evaluate, metrics, param_groups, save_checkpoint  # noqa: E402
+from model import CFViT, make_config  # noqa: E402
+
+ARCH = {"name": "cfvit", "in_chans": 1, "img_full": 224, "img_coarse": 112, "patch": 16,
+        "stem_channels": [24, 48], "dim": 192, "heads": 3, "depth": 8, "mlp_ratio": 4,
+        "reuse_hidden": 192, "topk": 12, "rank_layers": 4, "ln_eps": 1e-6, "bn_eps": 1e-5}
+TEACHER_ARCH = {**ARCH, "depth": 12}
+TEACHER_TO_STUDENT_BLOCKS = [0, 2, 3, 5, 6, 8, 9, 11]
+INPUT = {"channels": 1, "max_value_u8": 255, "max_value_u16": 65535, "mean": 0.5, "std": 0.25}
+
+
+def load_set(data, name, limit=None):
+    x = np.load(os.path.join(data, name + "_x.npy"), mmap_mode="r")
+    y = np.load(os.path.join(data, name + "_y.npy"))
+    if limit:
+        x, y = x[:limit], y[:limit]
+    return x, y
+
+
+def to_inputs(x16: np.ndarray, rng=None, aug=False):
+    """uint16 [B,224,224] -> (full [B,1,224,224], coarse [B,1,112,112]) as the doc's preprocessing.
+    aug: random 90-degree rotation + flip per image, and half of the images read as 8-bit."""
+    x = torch.from_numpy(np.ascontiguousarray(x16).astype(np.float32))
+    B = x.shape[0]
+    if aug:
+        q8 = torch.from_numpy(rng.random(B) < 0.5)
+        x = torch.where(q8[:, None, None], torch.round(x / 257.0) / 255.0, x / 65535.0)
+        ks = rng.integers(0, 4, B); fl = rng.random(B) < 0.5
+        x = torch.stack([torch.rot90(x[i], int(ks[i]), (0, 1)).flip(1) if fl[i] else
+                         torch.rot90(x[i], int(ks[i]), (0, 1)) for i in range(B)])
+    else:
+        x = x / 65535.0
+    x = x[:, None]
+    full = x if x.shape[-1] == ARCH["img_full"] else F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
+    coarse = F.interpolate(x, size=(112, 112), mode="bilinear", align_corners=False, antialias=False)
+    m, s = np.float32(INPUT["mean"]), np.float32(INPUT["std"])
+    return (full - m) / s, (coarse - m) / s
+
+
+def eval_set(model, x16, y, bs=64):
+    preds = {"coarse": [], "fine": [], "fine_all": []}
+    for i in range(0, len(y), bs):
+        full, coarse = to_inputs(x16[i:i + bs])
+        p = evaluate(model, full, coarse, None, bs=bs)
+        for k in preds:
+            preds[k].append(p[k])
+    preds = {k: np.concatenate(v) for k, v in preds.items()}
+    rep = {k: metrics(y, v, G.LABELS, G.GOOD) for k, v in preds.items()}
+    rep["coarse_fine_agreement"] = float((preds["coarse"] == preds["fine"]).mean())
+    return rep, preds
+
+
+def short(rep):
+    return " ".join(f"{k} {rep[k]['accuracy']:.4f} (esc {rep[k]['escapes']} or {rep[k]['over_rejects']})"
+                    for k in ("coarse", "fine", "fine_all"))
+
+
+@torch.no_grad()
+def soft_labels(model, x16, bs=64):
+    model.eval()
+    out = []
+    for i in range(0, len(x16), bs):
+        full, coarse = to_inputs(x16[i:i + bs])
+        co = model.coarse(coarse)
+        out.append(F.softmax(model.fine(full, co), -1))
+    return torch.cat(out)
+
+
+def lr_frac(frac, warm=0.05):
+    """linear warm-up over the first 5% of the budget, then cosine down to 2%."""
+    if frac < warm:
+        return (frac + 1e-3) / warm
+    t = (frac - warm) / (1 - warm)
+    return 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(t, 1.0)))
+
+
+def train(model, sets, args, rng, soft=None, w_soft=1.0, lr=None, log=None):
+    """sets: list of (x16, y) (y = -1: unlabelled); soft: matching list of teacher probs or None."""
+    lr = lr or args.lr
+    xs = [s[0] for s in sets]; ys = [torch.as_tensor(s[1]) for s in sets]
+    idx = np.concatenate([np.stack([np.full(len(s[1]), k), np.arange(len(s[1]))], 1) for k, s in enumerate(sets)])
+    model.train()
+    opt = torch.optim.AdamW(param_groups(model, args.wd), lr=lr)
+    t0 = time.time(); step = 0; pos = len(idx); perm = None; ema = None
+    budget_s = args.minutes * 60 if args.steps is None else None
+    while True:
+        frac = step / args.steps if budget_s is None else (time.time() - t0) / budget_s
+        if frac >= 1.0:
+            break
+        if pos + args.bs > len(idx):
+            perm = rng.permutation(len(idx)); pos = 0
+        b = idx[perm[pos:pos + args.bs]]; pos += args.bs
+        x16 = np.stack([xs[k][i] for k, i in b])
+        y = torch.stack([ys[k][i] for k, i in b])
+        full, coarse = to_inputs(x16, rng, aug=True)
+        for g in opt.param_groups:
+            g["lr"] = lr * lr_frac(frac)
+        c, f = model(full, coarse)
+        sb = torch.stack([soft[k][i] for k, i in b]) if soft is not None else None
+        loss = cf_loss(c, f, y, soft=sb, w_soft=w_soft, label_smoothing=0.05)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 20 == 0 and log:
+            log(f"  step {step} frac {frac:.3f} loss {ema:.4f} {args.bs * step / (time.time() - t0):.1f} img/s")
+    model.eval()
+    return {"steps": step, "samples": step * args.bs, "seconds": time.time() - t0}
+
+
+def student_from_teacher(teacher: CFViT) -> CFViT:
+    s = CFViT(ARCH, num_classes=len(G.LABELS))
+    tsd = teacher.state_dict()
+    sd = {}
+    for k in s.state_dict():
+        if k.startswith("blocks."):
+            i = int(k.split(".")[1])
+            sd[k] = tsd[k.replace(f"blocks.{i}.", f"blocks.{TEACHER_TO_STUDENT_BLOCKS[i]}.", 1)]
+        else:
+            sd[k] = tsd[k]
+    s.load_state_dict(sd)
+    s.bn_frozen = True
+    return s
+
+
+def load_model(d, arch):
+    m = CFViT(arch, num_classes=len(G.LABELS))
+    m.load_state_dict(load_file(os.path.join(d, "model.safetensors")), strict=False)
+    m.bn_frozen = True
+    m.eval()
+    return m
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stage", choices=["teacher", "student", "finetune", "test", "eval"])
+    ap.add_argument("--name", default="teacher", help="eval: which stage checkpoint (teacher|student|finetune)")
+    ap.add_argument("--data", default="tools/train/runs/sem")
+    ap.add_argument("--runs", default="tools/train/runs/adc")
+    ap.add_argument("--out", default="models/adc-sem", help="final model dir (finetune/test)")
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--val", type=int, default=700, help="validation images per domain per stage")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    os.makedirs(args.runs, exist_ok=True)
+    logf = open(os.path.join(args.runs, f"{args.stage}.log"), "a")
+
+    def log(msg):
+        print(msg, flush=True); logf.write(msg + "\n"); logf.flush()
+
+    def stage_eval(model, name):
+        rep = {}
+        for dom, setname in (("target_val", "tgt_val"), ("source_val", "test_src")):
+            if not os.path.exists(os.path.join(args.data, setname + "_y.npy")):
+                log(f"[{name}] {setname} not generated yet: run `train_adc.py eval --name {name}` later")
+                continue
+            x, y = load_set(args.data, setname, args.val)
+            rep[dom], _ = eval_set(model, x, y)
+            log(f"[{name}] {dom}: {short(rep[dom])}")
+        return rep
+
+    t0 = time.time()
+    cfg = make_config("adc-sem", ARCH, G.LABELS, G.GOOD, INPUT)
+    if args.stage == "teacher":
+        x, y = load_set(args.data, "src_train")
+        m = CFViT(TEACHER_ARCH, num_classes=len(G.LABELS))
+        f, c = to_inputs(x[:128])
+        m.calibrate_bn(c, f)
+        info = train(m, [(x, y)], args, rng, log=log)
+        log(f"teacher trained: {info}")
+        rep = {"train": info, "eval": stage_eval(m, "teacher"), "args": vars(args)}
+        save_checkpoint(m, make_config("adc-sem-teacher", TEACHER_ARCH, G.LABELS, G.GOOD, INPUT),
+                        os.path.join(args.runs, "teacher"))
+    elif args.stage == "student":
+        teacher = load_model(os.path.join(args.runs, "teacher"), TEACHER_ARCH)
+        xl, yl = load_set(args.data, "src_train")
+        xu, yu = load_set(args.data, "src_unlab")
+        ts = time.time()
+        soft = [soft_labels(teacher, xl), soft_labels(teacher, xu)]
+        log(f"teacher soft labels for {len(yl) + len(yu)} images in {time.time() - ts:.0f}s; teacher agreement "
+            f"with the (hidden) labels of the unlabelled set {(soft[1].argmax(-1).numpy() == yu).mean():.4f}")
+        m = student_from_teacher(teacher)
+        del teacher
+        info = train(m, [(xl, yl), (xu, np.full(len(yu), -1))], args, rng, soft=soft, log=log)
+        log(f"student trained: {info}")
+        rep = {"train": info, "eval": stage_eval(m, "student"), "args": vars(args)}
+        save_checkpoint(m, cfg, os.path.join(args.runs, "student"))
+    elif args.stage == "finetune":
+        m = load_model(os.path.join(args.runs, "student"), ARCH)
+        x, y = load_set(args.data, "tgt_train")
+        info = train(m, [(x, y)], args, rng, log=log)
+        log(f"finetune trained: {info}")
+        rep = {"train": info, "eval": stage_eval(m, "finetune"), "args": vars(args)}
+        save_checkpoint(m, cfg, os.path.join(args.runs, "finetune"))
+        save_checkpoint(m, cfg, args.out)
+    elif args.stage == "eval":
+        m = load_model(os.path.join(args.runs, args.name), TEACHER_ARCH if args.name == "teacher" else ARCH)
+        rep = {"eval": stage_eval(m, args.name)}
+        args.stage = f"eval_{args.name}"
+    else:  # test
+        m = load_model(args.out, ARCH)
+        rep = {}
+        for dom, setname in (("test_target", "test_tgt"), ("test_source", "test_src")):
+            x, y = load_set(args.data, setname)
+            rep[dom], preds = eval_set(m, x, y)
+            log(f"[test] {dom} n={len(y)}: {short(rep[dom])}")
+            for k in ("coarse", "fine", "fine_all"):
+                r = rep[dom][k]
+                log(f"   {k}: recall " + " ".join(f"{c}={v:.3f}" if v is not None else f"{c}=-" for c, v in r["recall"].items()))
+    rep["seconds"] = time.time() - t0
+    with open(os.path.join(args.runs, f"{args.stage}_report.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+    log(f"{args.stage} done in {time.time() - t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
