@@ -1,0 +1,202 @@
+// Fused attention, AVX2 + FMA, one head, a query range. K of the head is transposed once per call
+// into scratch (KT [hd][n8]) so scores are computed 8 keys per vector; 4 queries x 16 keys share
+// each KT load (8 independent FMA chains). Keys are tiled (kTile) with an online softmax: running
+// max m, sum l and output o are rescaled by exp(m_old - m_new) per tile. No n x n buffer.
+// Deterministic: a query's ops depend only on n (fixed key tiling), not on the query range.
+#include <cmath>
+
+#include "kernels/cpu/internal.h"
+#include "kernels/cpu/simd_avx2.h"
+
+namespace triage::kernels::detail {
+namespace {
+
+constexpr int kTile = 128;  // keys per online-softmax tile
+constexpr int kQB = 4;      // queries sharing KT loads
+
+// s[qi][t - t0] = (q_qi * scale) . k_t for t in [t0, t0 + 8*nb8) (nb8 key vectors).
+template <int NQ>
+static void scores(const float* const* qs, const float* kt, int n8, int hd, int t0, int nb8,
+                   float (*s)[kTile]) {
+  int b = 0;
+  for (; b + 2 <= nb8; b += 2) {
+    __m256 acc[NQ][2];
+    for (int qi = 0; qi < NQ; ++qi) acc[qi][0] = acc[qi][1] = _mm256_setzero_ps();
+    const float* kp = kt + t0 + b * 8;
+    for (int j = 0; j < hd; ++j) {
+      const __m256 k0 = _mm256_loadu_ps(kp + size_t(j) * n8);
+      const __m256 k1 = _mm256_loadu_ps(kp + size_t(j) * n8 + 8);
+#pragma GCC unroll 4
+      for (int qi = 0; qi < NQ; ++qi) {
+        const __m256 qv = _mm256_broadcast_ss(qs[qi] + j);
+        acc[qi][0] = _mm256_fmadd_ps(qv, k0, acc[qi][0]);
+        acc[qi][1] = _mm256_fmadd_ps(qv, k1, acc[qi][1]);
+      }
+    }
+    for (int qi = 0; qi < NQ; ++qi) {
+      _mm256_storeu_ps(&s[qi][b * 8], acc[qi][0]);
+      _mm256_storeu_ps(&s[qi][b * 8 + 8], acc[qi][1]);
+    }
+  }
+  if (b < nb8) {  // odd key vector: the same per-lane FMA chain over j
+    __m256 acc[NQ];
+    for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm256_setzero_ps();
+    const float* kp = kt + t0 + b * 8;
+    for (int j = 0; j < hd; ++j) {
+      const __m256 k0 = _mm256_loadu_ps(kp + size_t(j) * n8);
+      for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm256_fmadd_ps(_mm256_broadcast_ss(qs[qi] + j), k0, acc[qi]);
+    }
+    for (int qi = 0; qi < NQ; ++qi) _mm256_storeu_ps(&s[qi][b * 8], acc[qi]);
+  }
+}
+
+// In place p = exp(s - m) over [0, len) (lanes past len computed but ignored); returns sum p over
+// [0, len) in a fixed order (8 lanes, then horizontal).
+static inline float exp_sum(float* s, int len, float m) {
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256 sum = _mm256_setzero_ps();
+  int t = 0;
+  for (; t + 8 <= len; t += 8) {
+    const __m256 p = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), mv));
+    _mm256_storeu_ps(s + t, p);
+    sum = _mm256_add_ps(sum, p);
+  }
+  if (t < len) {
+    const __m256i mask = mask_first_avx2(len - t);
+    const __m256 p = _mm256_and_ps(exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), mv)), _mm256_castsi256_ps(mask));
+    _mm256_storeu_ps(s + t, p);
+    sum = _mm256_add_ps(sum, p);
+  }
+  return hsum_avx2(sum);
+}
+
+static inline float max_of(const float* s, int len) {
+  float m = -INFINITY;
+  for (int t = 0; t < len; ++t) m = s[t] > m ? s[t] : m;
+  return m;
+}
+
+// o[0..hd) += sum_t p[t] * V[t]; hd/8 <= 8 accumulators in registers.
+template <int HV>
+static void pv(float* o, const float* p, const float* v, int64_t ldv, int len) {
+  __m256 acc[HV];
+#pragma GCC unroll 8
+  for (int c = 0; c < HV; ++c) acc[c] = _mm256_loadu_ps(o + 8 * c);
+  for (int t = 0; t < len; ++t) {
+    const __m256 pt = _mm256_broadcast_ss(p + t);
+    const float* vt = v + t * ldv;
+#pragma GCC unroll 8
+    for (int c = 0; c < HV; ++c) acc[c] = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vt + 8 * c), acc[c]);
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < HV; ++c) _mm256_storeu_ps(o + 8 * c, acc[c]);
+}
+
+static void pv_any(float* o, const float* p, const float* v, int64_t ldv, int len, int hd) {
+  int c = 0;
+  for (; c + 64 <= hd; c += 64) pv<8>(o + c, p, v + c, ldv, len);
+  switch ((hd - c) / 8) {
+    case 7: pv<7>(o + c, p, v + c, ldv, len); break;
+    case 6: pv<6>(o + c, p, v + c, ldv, len); break;
+    case 5: pv<5>(o + c, p, v + c, ldv, len); break;
+    case 4: pv<4>(o + c, p, v + c, ldv, len); break;
+    case 3: pv<3>(o + c, p, v + c, ldv, len); break;
+    case 2: pv<2>(o + c, p, v + c, ldv, len); break;
+    case 1: pv<1>(o + c, p, v + c, ldv, len); break;
+    default: break;
+  }
+}
+
+static inline void scale_vec(float* o, int hd, float f) {
+  const __m256 fv = _mm256_set1_ps(f);
+  for (int c = 0; c < hd; c += 8) _mm256_storeu_ps(o + c, _mm256_mul_ps(_mm256_loadu_ps(o + c), fv));
+}
+
+template <int NQ>
+static void query_group(const AttentionArgs& a, int hd, int col, const float* kt, int n8, int i0,
+                        float* qbuf, float* obuf) {
+  const int n = a.n_tokens;
+  const float* V = a.qkv + 2 * a.dim + col;
+  const float* qs[kQB];
+  float m[kQB], l[kQB];
+  for (int qi = 0; qi < NQ; ++qi) {
+    const float* q = a.qkv + (i0 + qi) * a.ld_qkv + col;
+    float* qq = qbuf + qi * hd;
+    for (int j = 0; j < hd; ++j) qq[j] = q[j] * a.scale;  // fold the scale into q
+    qs[qi] = qq;
+    m[qi] = -INFINITY;
+    l[qi] = 0.f;
+    for (int j = 0; j < hd; ++j) obuf[qi * hd + j] = 0.f;
+  }
+  alignas(32) float s[kQB][kTile];
+  for (int t0 = 0; t0 < n; t0 += kTile) {
+    const int len = n - t0 < kTile ? n - t0 : kTile;
+    scores<NQ>(qs, kt, n8, hd, t0, (len + 7) / 8, s);
+    for (int qi = 0; qi < NQ; ++qi) {
+      const float mt = max_of(s[qi], len);
+      const float mn = mt > m[qi] ? mt : m[qi];
+      const float alpha = std::exp(m[qi] - mn);  // 0 on the first tile (exp(-inf))
+      const float ps = exp_sum(s[qi], len, mn);
+      float* o = obuf + qi * hd;
+      if (t0 > 0) scale_vec(o, hd, alpha);
+      l[qi] = l[qi] * alpha + ps;
+      m[qi] = mn;
+      pv_any(o, s[qi], V + t0 * a.ld_qkv, a.ld_qkv, len, hd);
+    }
+  }
+  for (int qi = 0; qi < NQ; ++qi) {
+    float* out = a.out + (i0 + qi) * a.ld_out + col;
+    const __m256 inv = _mm256_set1_ps(1.f / l[qi]);
+    for (int c = 0; c < hd; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_loadu_ps(obuf + qi * hd + c), inv));
+  }
+}
+
+}  // namespace
+
+size_t attention_scratch_floats_avx2(int n_tokens, int hd) {
+  // KT [hd][n8], scaled q for kQB queries, o for kQB queries.
+  return size_t(hd) * round_up(n_tokens, 8) + 2 * kQB * size_t(hd);
+}
+
+void attention_f32_avx2(const AttentionArgs& a, int head, int q0, int q1, float* scratch) {
+  const int n = a.n_tokens, hd = a.dim / a.heads, col = head * hd, n8 = round_up(n, 8);
+  float* kt = scratch;
+  float* qbuf = kt + size_t(hd) * n8;
+  float* obuf = qbuf + kQB * hd;
+  const float* K = a.qkv + a.dim + col;
+  for (int j = 0; j < hd; ++j) {
+    float* row = kt + size_t(j) * n8;
+    for (int t = 0; t < n; ++t) row[t] = K[t * a.ld_qkv + j];
+    for (int t = n; t < n8; ++t) row[t] = 0.f;
+  }
+  int i = q0;
+  for (; i + kQB <= q1; i += kQB) query_group<kQB>(a, hd, col, kt, n8, i, qbuf, obuf);
+  switch (q1 - i) {
+    case 3: query_group<3>(a, hd, col, kt, n8, i, qbuf, obuf); break;
+    case 2: query_group<2>(a, hd, col, kt, n8, i, qbuf, obuf); break;
+    case 1: query_group<1>(a, hd, col, kt, n8, i, qbuf, obuf); break;
+    default: break;
+  }
+  if (a.cls_probs && q0 == 0) {
+    // The CLS query's probabilities over all keys: two passes over a row of n (caller memory).
+    float* p = a.cls_probs;
+    for (int j = 0; j < hd; ++j) qbuf[j] = a.qkv[col + j] * a.scale;
+    const float* qs[1] = {qbuf};
+    alignas(32) float s[1][kTile];
+    for (int t0 = 0; t0 < n; t0 += kTile) {
+      const int len = n - t0 < kTile ? n - t0 : kTile;
+      scores<1>(qs, kt, n8, hd, t0, (len + 7) / 8, s);
+      for (int t = 0; t < len; ++t) p[t0 + t] = s[0][t];
+    }
+    const float m = max_of(p, n);
+    float l = 0.f;
+    for (int t = 0; t < n; ++t) {
+      p[t] = std::exp(p[t] - m);
+      l += p[t];
+    }
+    const float inv = 1.f / l;
+    for (int t = 0; t < n; ++t) p[t] *= inv;
+  }
+}
+
+}  // namespace triage::kernels::detail

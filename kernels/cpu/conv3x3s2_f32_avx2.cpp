@@ -1,0 +1,90 @@
+// 3x3 stride-2 pad-1 convolution, NHWC, AVX2 + FMA: vectorised over output channels (weights
+// [3][3][cin][cout8]), 2 neighbouring output pixels share each weight load in the interior;
+// border pixels take the 1-pixel path with per-tap bounds checks (zero padding).
+// Per output element: bias, then taps in (ky, kx, ci) order: the scalar reference's order.
+#include "kernels/cpu/internal.h"
+#include "kernels/cpu/simd_avx2.h"
+
+namespace triage::kernels::detail {
+namespace {
+
+template <int CV, int PX>
+static void pixels(const float* in, int h, int w, int cin, int64_t ld, const float* wp, int cp, int co0,
+                   const float* bias, int cout, bool relu, float* out, int oy, int ox) {
+  const int nvalid = cout - co0;  // channels left from co0
+  __m256 acc[PX][CV];
+#pragma GCC unroll 4
+  for (int c = 0; c < CV; ++c) {
+    const int left = nvalid - 8 * c;
+    __m256 b = _mm256_setzero_ps();
+    if (bias) b = left >= 8 ? _mm256_loadu_ps(bias + co0 + 8 * c) : _mm256_maskload_ps(bias + co0 + 8 * c, mask_first_avx2(left));
+    for (int p = 0; p < PX; ++p) acc[p][c] = b;
+  }
+  for (int ky = 0; ky < 3; ++ky) {
+    const int iy = 2 * oy - 1 + ky;
+    if (iy < 0 || iy >= h) continue;
+    for (int kx = 0; kx < 3; ++kx) {
+      const int ix = 2 * ox - 1 + kx;
+      if (PX == 1 && (ix < 0 || ix >= w)) continue;  // PX == 2 is only used where all taps are inside
+      const float* src = in + iy * ld + ix * cin;
+      const float* wt = wp + size_t(ky * 3 + kx) * cin * cp + co0;
+      for (int ci = 0; ci < cin; ++ci) {
+        __m256 wv[CV];
+#pragma GCC unroll 4
+        for (int c = 0; c < CV; ++c) wv[c] = _mm256_loadu_ps(wt + size_t(ci) * cp + 8 * c);
+#pragma GCC unroll 2
+        for (int p = 0; p < PX; ++p) {
+          const __m256 x = _mm256_broadcast_ss(src + 2 * p * cin + ci);
+#pragma GCC unroll 4
+          for (int c = 0; c < CV; ++c) acc[p][c] = _mm256_fmadd_ps(x, wv[c], acc[p][c]);
+        }
+      }
+    }
+  }
+  const int wo = (w + 1) / 2;
+  for (int p = 0; p < PX; ++p) {
+    float* o = out + (size_t(oy) * wo + ox + p) * cout + co0;
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) {
+      __m256 v = acc[p][c];
+      if (relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+      const int left = nvalid - 8 * c;
+      if (left >= 8) _mm256_storeu_ps(o + 8 * c, v); else _mm256_maskstore_ps(o + 8 * c, mask_first_avx2(left), v);
+    }
+  }
+}
+
+template <int PX>
+static void chunk(int cv, const float* in, int h, int w, int cin, int64_t ld, const float* wp, int cp,
+                  int co0, const float* bias, int cout, bool relu, float* out, int oy, int ox) {
+  switch (cv) {
+    case 4: pixels<4, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
+    case 3: pixels<3, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
+    case 2: pixels<2, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
+    default: pixels<1, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
+  }
+}
+
+}  // namespace
+
+void conv3x3s2_f32_avx2(const float* in, int h, int w, int cin, int64_t ld_in, const float* wp,
+                        const float* bias, int cout, bool relu, float* out, int oy0, int oy1) {
+  const int wo = (w + 1) / 2, cp = round_up(cout, 8);
+  const int ox_in_hi = (w - 2) / 2;  // last ox whose 3 taps are inside: 2*ox + 1 <= w - 1
+  for (int oy = oy0; oy < oy1; ++oy)
+    for (int co0 = 0; co0 < cp; co0 += 32) {
+      const int cv = (cp - co0) / 8 < 4 ? (cp - co0) / 8 : 4;
+      int ox = 0;
+      while (ox < wo) {
+        if (ox >= 1 && ox + 1 <= ox_in_hi) {
+          chunk<2>(cv, in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy, ox);
+          ox += 2;
+        } else {
+          chunk<1>(cv, in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy, ox);
+          ox += 1;
+        }
+      }
+    }
+}
+
+}  // namespace triage::kernels::detail

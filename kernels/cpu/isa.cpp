@@ -1,0 +1,128 @@
+// ISA detection (CPUID + XCR0 + Linux AMX permission), TRIAGE_ISA parsing and selection.
+#include <cpuid.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/cpu/kernels.h"
+
+namespace triage::kernels {
+namespace {
+
+uint64_t xgetbv0() {
+  uint32_t lo, hi;
+  // xgetbv with ecx = 0 (XCR0); encoded as bytes so no -mxsave is needed.
+  __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t(hi) << 32) | lo;
+}
+
+// Linux: AMX tile data is off until the process asks for it (since 5.16).
+bool request_amx_permission() {
+#ifdef __linux__
+  constexpr long kArchGetXcompPerm = 0x1022;
+  constexpr long kArchReqXcompPerm = 0x1023;
+  constexpr long kXfeatureXtiledata = 18;
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) return false;
+  unsigned long bitmask = 0;
+  if (syscall(SYS_arch_prctl, kArchGetXcompPerm, &bitmask) != 0) return false;
+  return (bitmask & (1ul << kXfeatureXtiledata)) != 0;
+#else
+  return false;
+#endif
+}
+
+Isa detect_uncached() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::Scalar;
+  const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12);
+  if (!osxsave || !avx || !fma) return Isa::Scalar;
+  const uint64_t xcr0 = xgetbv0();
+  if ((xcr0 & 0x6) != 0x6) return Isa::Scalar;  // SSE + AVX state enabled by the OS
+  if (__get_cpuid_max(0, nullptr) < 7) return Isa::Scalar;
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool avx2 = b & (1u << 5);
+  if (!avx2) return Isa::Scalar;
+  const bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
+  const bool zmm_state = (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
+  if (!(f && dq && bw && vl && zmm_state)) return Isa::Avx2;
+  const bool vnni = c & (1u << 11);
+  if (!vnni) return Isa::Avx512;
+  const bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
+  const bool tile_state = (xcr0 & (3ull << 17)) == (3ull << 17);  // XTILECFG, XTILEDATA
+  if (!(amx_tile && amx_int8 && tile_state)) return Isa::Avx512Vnni;
+  if (!request_amx_permission()) return Isa::Avx512Vnni;  // refused: fall back cleanly
+  return Isa::Amx;
+}
+
+std::atomic<int> g_detected{-1};
+
+Isa min_isa(Isa a, Isa b) { return static_cast<int>(a) < static_cast<int>(b) ? a : b; }
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx512Vnni: return "vnni";
+    case Isa::Amx: return "amx";
+  }
+  return "unknown";
+}
+
+bool parse_isa(const char* s, Isa* out) {
+  if (!s) return false;
+  struct Name { const char* s; Isa isa; };
+  static constexpr Name kNames[] = {{"scalar", Isa::Scalar}, {"avx2", Isa::Avx2},
+                                    {"avx512", Isa::Avx512}, {"vnni", Isa::Avx512Vnni},
+                                    {"avx512vnni", Isa::Avx512Vnni}, {"amx", Isa::Amx}};
+  for (const Name& n : kNames) {
+    if (strcasecmp(s, n.s) == 0) {
+      *out = n.isa;
+      return true;
+    }
+  }
+  return false;
+}
+
+Isa detect_isa() {
+  int v = g_detected.load(std::memory_order_acquire);
+  if (v < 0) {
+    // Benign race: concurrent first calls compute the same value (the AMX request is idempotent).
+    v = static_cast<int>(detect_uncached());
+    g_detected.store(v, std::memory_order_release);
+  }
+  return static_cast<Isa>(v);
+}
+
+IsaEnv isa_env() {
+  IsaEnv e;
+  const char* v = std::getenv("TRIAGE_ISA");
+  if (!v || !*v) return e;
+  e.present = true;
+  std::strncpy(e.value, v, sizeof(e.value) - 1);
+  Isa cap;
+  if (parse_isa(v, &cap)) {
+    e.recognised = true;
+    e.cap = cap;
+  }
+  return e;
+}
+
+Isa select_isa_from(Isa detected, Isa api_cap, const char* env_value) {
+  Isa r = min_isa(detected, api_cap);
+  Isa env_cap;
+  if (env_value && *env_value && parse_isa(env_value, &env_cap)) r = min_isa(r, env_cap);
+  return r;
+}
+
+Isa select_isa(Isa api_cap) {
+  return select_isa_from(detect_isa(), api_cap, std::getenv("TRIAGE_ISA"));
+}
+
+}  // namespace triage::kernels
