@@ -1,0 +1,87 @@
+"""Golden tensors for the engine's parity tests, computed in float32 by model.py in eval mode.
+
+  python3 tools/train/export_goldens.py models/awc-wm811k models/adc-sem
+
+For the first 16 rows of <model>/samples/labels.csv writes <model>/goldens.safetensors with
+  input_full [16,1,Sf,Sf], input_coarse [16,1,Sc,Sc]  preprocessed f32 (doc "Preprocessing")
+  coarse_embed [16,Gc,D]    patch projection output (before cls / pos)
+  coarse_block0 [16,1+Gc,D] coarse tokens after block 0
+  coarse_logits [16,ncls], rank_scores [16,Gc], selected [16,K] int64 ascending
+  fine_logits [16,ncls]     routed fine pass with the model's K
+  fine_all_logits [16,ncls] fine pass with K = Gc
+and __metadata__ {"paths": JSON list of the input files relative to the model dir, "K": "<K>",
+"labels": JSON list of the samples' labels}.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import png  # noqa: E402
+from model import CFViT, preprocess_pair  # noqa: E402
+
+N = 16
+
+
+def load_input(path: str) -> np.ndarray:
+    if path.endswith(".npy"):
+        return np.load(path)
+    if path.endswith(".png"):
+        return png.read(path)
+    raise ValueError(path)
+
+
+def load_model(d: str):
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    m = CFViT(cfg["arch"], num_classes=len(cfg["labels"]))
+    sd = load_file(os.path.join(d, "model.safetensors"))
+    missing, unexpected = m.load_state_dict(sd, strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    m.eval()
+    return m, cfg
+
+
+@torch.no_grad()
+def goldens(d: str):
+    torch.set_num_threads(2)
+    m, cfg = load_model(d)
+    with open(os.path.join(d, "samples", "labels.csv")) as f:
+        rows = list(csv.DictReader(f))[:N]
+    paths = ["samples/" + r["path"] for r in rows]
+    fulls, coarses = [], []
+    for p in paths:
+        f, c = preprocess_pair(load_input(os.path.join(d, p)), cfg["input"], cfg["arch"])
+        fulls.append(f); coarses.append(c)
+    full = torch.cat(fulls); coarse = torch.cat(coarses)
+    co = m.coarse(coarse)
+    sel, _ = m.select(co.scores, m.K)
+    out = {
+        "input_full": full, "input_coarse": coarse,
+        "coarse_embed": co.embed, "coarse_block0": co.block0,
+        "coarse_logits": co.logits, "rank_scores": co.scores,
+        "selected": sel.to(torch.int64),
+        "fine_logits": m.fine(full, co, m.K),
+        "fine_all_logits": m.fine(full, co, m.Gc),
+    }
+    out = {k: v.contiguous() for k, v in out.items()}
+    for k, v in out.items():
+        if k != "selected":
+            assert v.dtype == torch.float32, k
+    meta = {"paths": json.dumps(paths), "K": str(m.K), "labels": json.dumps([r["label"] for r in rows])}
+    save_file(out, os.path.join(d, "goldens.safetensors"), metadata=meta)
+    pred = [cfg["labels"][i] for i in out["fine_logits"].argmax(-1).tolist()]
+    ok = sum(p == r["label"] for p, r in zip(pred, rows))
+    print(f"{d}: goldens for {len(rows)} inputs, K={m.K}; fine argmax == label for {ok}/{len(rows)}")
+
+
+if __name__ == "__main__":
+    for d in sys.argv[1:] or ["models/awc-wm811k", "models/adc-sem"]:
+        goldens(d)

@@ -1,0 +1,100 @@
+"""Write the sample inputs shipped with the models (and used by the goldens: the first 16 rows).
+
+  python3 tools/train/make_samples.py awc   # models/awc-wm811k/samples: 20 validation-lot wafer maps
+  python3 tools/train/make_samples.py adc   # models/adc-sem/samples: 20 PNGs from the test seed
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import png  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+WM_NOTICE = """WM-811K wafer maps (samples in this folder)
+
+These wafer maps are drawn from the public WM-811K / LSWMD data set (via
+/work/shared/data/wm811k, itself drawn from the public copies in the GitHub repositories
+gc22-shin/WaferGuard, mohithmanjunath04-debug/AI-Semiconductor-Wafer-Defect-Detection and
+caslabai/wafer-inspection).
+
+WM-811K: Copyright 2015 Jyh-Shing Roger Jang. Redistribution and use, with or without
+modification, are permitted provided that the copyright notice is retained and the data is
+accompanied by these two citations:
+- M.-J. Wu, J.-S. R. Jang and J.-L. Chen, "Wafer Map Failure Pattern Recognition and Similarity
+  Ranking for Large-Scale Data Sets", IEEE Transactions on Semiconductor Manufacturing 28(1):1-12,
+  2015.
+- MIR-WM811K: Dataset for wafer map failure pattern recognition, http://mirlab.org/dataset/public/
+Keep this notice with any copy of these files.
+"""
+
+
+def write_labels(d, items):
+    with open(os.path.join(d, "labels.csv"), "w") as f:
+        f.write("path,label\n")
+        for p, l in items:
+            f.write(f"{p},{l}\n")
+
+
+def awc():
+    import data_wm811k as W
+    rows = W.load_index()
+    _, va = W.split_by_lot(rows, 0.2, seed=0)
+    va = sorted(va, key=lambda r: r["path"])
+    rng = np.random.default_rng(7)
+    by = {l: [r for r in va if r["label"] == l] for l in W.LABELS}
+    picks = []
+    # 16 first (goldens): 8 defect classes x 1 + 4 none + 4 more defects; then 4 more
+    order = W.LABELS[:8] + ["none"] * 4 + ["Center", "Edge-Ring", "Scratch", "Loc"] + ["none", "Donut", "Edge-Loc", "Random"]
+    used = set()
+    for l in order:
+        cand = [r for r in by[l] if r["path"] not in used]
+        r = cand[int(rng.integers(len(cand)))]
+        used.add(r["path"]); picks.append(r)
+    d = os.path.join(ROOT, "models", "awc-wm811k", "samples")
+    os.makedirs(d, exist_ok=True)
+    items = []
+    for r in picks:
+        name = os.path.basename(r["path"])
+        shutil.copyfile(os.path.join(W.DATA_DIR, r["path"]), os.path.join(d, name))
+        items.append((name, r["label"]))
+    write_labels(d, items)
+    with open(os.path.join(d, "NOTICE-WM811K.txt"), "w") as f:
+        f.write(WM_NOTICE)
+    print(f"{len(items)} wafer maps -> {d}")
+
+
+def adc(seed=301, domain="target", defect_frac=0.15):
+    """From the held-out test stream (seed 301, target domain, 85% good): 8 good + 2 of each defect
+    class. Even positions are written as 16-bit PNG, odd as 8-bit."""
+    import synth_sem as G
+    seq = G.class_sequence(4000, seed, defect_frac)
+    want = ["good", "particle", "bridge", "open", "scratch", "residue", "missing_contact", "good",
+            "good", "particle", "bridge", "open", "scratch", "residue", "missing_contact", "good",
+            "good", "good", "good", "good"]
+    used = set(); picks = []
+    for w in want:
+        i = next(i for i, l in enumerate(seq) if l == w and i not in used)
+        used.add(i); picks.append(i)
+    d = os.path.join(ROOT, "models", "adc-sem", "samples")
+    os.makedirs(d, exist_ok=True)
+    items = []
+    for k, i in enumerate(picks):
+        x, y, _ = G.generate(1, seed, domain, defect_frac, start=i)
+        assert G.LABELS[int(y[0])] == seq[i]
+        img = x[0] if k % 2 == 0 else G.to_u8(x[0])
+        name = f"test{seed}_{i:05d}_{'u16' if k % 2 == 0 else 'u8'}.png"
+        png.write(os.path.join(d, name), img)
+        items.append((name, seq[i]))
+    write_labels(d, items)
+    print(f"{len(items)} SEM images -> {d}")
+
+
+if __name__ == "__main__":
+    for a in sys.argv[1:] or ["awc", "adc"]:
+        {"awc": awc, "adc": adc}[a]()
