@@ -11,7 +11,11 @@ std::string Cursor::field_name(const char* field, int64_t index) const {
   std::string s = ctx_.empty() ? std::string(section_) : ctx_;
   s += '.';
   s += field;
-  if (index >= 0) s += "[" + std::to_string(index) + "]";
+  if (index >= 0) {
+    s += '[';
+    s += std::to_string(index);
+    s += ']';
+  }
   return s;
 }
 
