@@ -62,6 +62,8 @@ Isa select_isa_from(Isa detected, Isa api_cap, const char* env_value);
 // Partitioning: a call computes rows [m0, m1) x columns [n0, n1). n0 must be a multiple of
 // gemm_*_col_block(w) (n1 a multiple of it or == N). Any split gives bit-identical results.
 // Quantised output (yq) needs whole rows: n0 == 0 and n1 == N.
+// scratch: pass gemm_*_scratch_floats(w) floats (per thread) on every call (yq rows are staged
+// there, and the AMX kernel stages tiles there); it may be null only where that size is 0.
 //
 // Epilogue order (per element): v = acc (q8: (float)acc_i32 * (x_scale[m] * w_scale[n]))
 //   -> v += bias[n]                  (if bias)
