@@ -1,0 +1,11 @@
+// The `triage` subcommands. Each lives in its own cmd_<name>.cpp and is listed once in the table in
+// main.cpp. argv[0] is the subcommand's name, argv[1..] its arguments. Return value: the exit status
+// (0 success, 1 failure with a one-line reason on stderr, 2 usage error).
+#pragma once
+
+namespace triage::cli {
+
+int cmd_convert(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
+
+}  // namespace triage::cli

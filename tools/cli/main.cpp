@@ -1,0 +1,49 @@
+// `triage`: the command-line front end. Adding a subcommand = one line in kCommands + a cmd_<name>.cpp
+// (declared in commands.h).
+#include <cstdio>
+#include <cstring>
+
+#include "runtime/version.h"
+#include "tools/cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"convert", triage::cli::cmd_convert, "convert a safetensors checkpoint + config.json into a .trw file"},
+    {"inspect", triage::cli::cmd_inspect, "validate a .trw file and print its header, metadata and tensors"},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: triage <command> [args]   (triage <command> --help for its options)\n"
+               "       triage --help | --version\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char* cmd = argv[1];
+  if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "--version")) {
+    std::printf("triage %s\n", triage::version_string());
+    return 0;
+  }
+  for (const auto& c : kCommands)
+    if (!std::strcmp(cmd, c.name)) return c.run(argc - 1, argv + 1);
+  std::fprintf(stderr, "triage: unknown command '%s' (see triage --help)\n", cmd);
+  return 2;
+}
