@@ -82,8 +82,9 @@ def save_checkpoint(model, config: dict, outdir: str):
 
 
 @torch.no_grad()
-def evaluate(model, full, coarse, y, K=None, bs=128):
-    """Returns dict of predictions: coarse, fine (routed, model K), fine_all (K = Gc)."""
+def evaluate(model, full, coarse, y, K=None, bs=128, fine_all=True):
+    """Returns dict of predictions: coarse, fine (routed, model K), fine_all (K = Gc; skipped,
+    returned as -1, when fine_all=False)."""
     model.eval()
     pc, pf, pa = [], [], []
     for i in range(0, len(full), bs):
@@ -91,5 +92,6 @@ def evaluate(model, full, coarse, y, K=None, bs=128):
         co = model.coarse(xc)
         pc.append(co.logits.argmax(-1))
         pf.append(model.fine(xf, co, K).argmax(-1))
-        pa.append(model.fine(xf, co, model.Gc).argmax(-1))
+        pa.append(model.fine(xf, co, model.Gc).argmax(-1) if fine_all
+                  else torch.full((len(xf),), -1, dtype=torch.long))
     return {"coarse": torch.cat(pc).numpy(), "fine": torch.cat(pf).numpy(), "fine_all": torch.cat(pa).numpy()}

@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--noise", type=float, default=0.02)
+    ap.add_argument("--init", default=None, help="continue from a checkpoint dir (model.safetensors)")
+    ap.add_argument("--warmup", type=int, default=3, help="warm-up epochs")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -63,8 +65,13 @@ def main():
     print(f"train {len(tr)} maps, val {len(va)} maps ({len(set(r['lot'] for r in va))} lots)", flush=True)
 
     model = CFViT(ARCH, num_classes=len(W.LABELS))
-    idx = rng.permutation(len(tr_maps))[:256]
-    model.calibrate_bn(prep_batch([tr_maps[i] for i in idx], 32), prep_batch([tr_maps[i] for i in idx], 64))
+    if args.init:
+        from safetensors.torch import load_file
+        model.load_state_dict(load_file(os.path.join(args.init, "model.safetensors")), strict=False)
+        model.bn_frozen = True
+    else:
+        idx = rng.permutation(len(tr_maps))[:256]
+        model.calibrate_bn(prep_batch([tr_maps[i] for i in idx], 32), prep_batch([tr_maps[i] for i in idx], 64))
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr, betas=(0.9, 0.999))
     n_per_epoch = len(tr_maps) + args.synth
     steps_per_epoch = (n_per_epoch + args.bs - 1) // args.bs
@@ -86,7 +93,7 @@ def main():
         for i in range(0, len(perm), args.bs):
             b = torch.from_numpy(perm[i:i + args.bs])
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, total, args.lr, steps_per_epoch * 3)
+                g["lr"] = lr_at(step, total, args.lr, steps_per_epoch * args.warmup)
             c, f = model(full_all[b], coarse_all[b])
             loss = cf_loss(c, f, ys[b], label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
