@@ -43,12 +43,12 @@ struct Meta {
     if (f.get_str(key, out, e)) return true;
     return err.set(TRIAGE_E_FORMAT, "metadata key '%s': %s", key, e.message.c_str());
   }
-  // An integer key within [lo, hi].
-  bool range(const char* key, int lo, int hi, int& out) {
+  // An integer key within [lo, hi]; above a hard cap (hi_is_cap) is LIMIT, otherwise FORMAT.
+  bool range(const char* key, int lo, int hi, int& out, bool hi_is_cap = true) {
     int64_t v = 0;
     if (!i64(key, v)) return false;
     if (v < lo || v > hi)
-      return err.set(v > hi ? TRIAGE_E_LIMIT : TRIAGE_E_FORMAT, "metadata key '%s' = %lld is outside [%d, %d]",
+      return err.set(v > hi && hi_is_cap ? TRIAGE_E_LIMIT : TRIAGE_E_FORMAT, "metadata key '%s' = %lld is outside [%d, %d]",
                      key, static_cast<long long>(v), lo, hi);
     out = static_cast<int>(v);
     return true;
@@ -135,8 +135,8 @@ bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
   cfg.Wf = 2 * cfg.Wc;
   cfg.Gf = 4 * cfg.Gc;
   if (!m.range("arch.reuse_hidden", 1, kMaxDim * kMaxMlpRatio, cfg.Dr)) return false;
-  if (!m.range("arch.topk", 0, cfg.Gc, cfg.K)) return false;
-  if (!m.range("arch.rank_layers", 1, cfg.L, cfg.R)) return false;
+  if (!m.range("arch.topk", 0, cfg.Gc, cfg.K, false)) return false;
+  if (!m.range("arch.rank_layers", 1, cfg.L, cfg.R, false)) return false;
   return true;
 }
 

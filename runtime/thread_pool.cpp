@@ -1,16 +1,20 @@
-// Thread pool (see thread_pool.h). The wake-up protocol: the caller bumps gen_ then, only if a worker
-// announced it may sleep (sleepers_), notifies under the mutex; a worker announces itself before
-// re-checking gen_ under the mutex, so no wake-up is lost (both sides use seq_cst).
+// Thread pool (see thread_pool.h).
+// Claim protocol: a thread claims chunk c of generation g by a CAS of the job word from
+// (g, chunks, c) to (g, chunks, c + 1). A successful claim proves job g is still running (the caller
+// waits for every chunk), and the CAS (acquire) synchronises with the caller's publishing store
+// (release), so fn_/ctx_/n_tasks_ read afterwards are job g's.
+// Wake-up protocol: the caller publishes, then notifies under the mutex only if a worker announced
+// it may sleep (sleepers_); a worker announces itself before re-checking the job word under the
+// mutex, so no wake-up is lost (seq_cst on both sides).
 #include "runtime/thread_pool.h"
 
 #include <immintrin.h>
 
-#include <system_error>
-
 namespace triage::rt {
 namespace {
-constexpr int kSpinIters = 1 << 15;  // ~100 us of pause instructions before sleeping
+constexpr int kSpinIters = 1 << 14;
 inline void cpu_relax() { _mm_pause(); }
+inline uint32_t gen_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
 }  // namespace
 
 ThreadPool::~ThreadPool() { stop(); }
@@ -21,10 +25,7 @@ bool ThreadPool::start(int threads, Error& err) {
   stop_.store(false);
   try {
     workers_.reserve(threads_ - 1);
-    // Workers start from the generation current now, so a run() issued before they are scheduled is
-    // not missed.
-    const unsigned g0 = gen_.load();
-    for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, t, g0] { worker(t, g0); });
+    for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, t] { worker(t); });
   } catch (const std::exception& e) {
     stop();
     return err.set(TRIAGE_E_NOMEM, "cannot start %d worker threads: %s", threads - 1, e.what());
@@ -37,7 +38,7 @@ void ThreadPool::stop() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_.store(true);
-    gen_.fetch_add(1);
+    job_.store(word(++gen_, 0, 0));
   }
   cv_.notify_all();
   for (std::thread& w : workers_) w.join();
@@ -45,10 +46,18 @@ void ThreadPool::stop() {
   threads_ = 1;
 }
 
-void ThreadPool::run_chunk(int t) {
-  const long n = n_tasks_, T = threads_;
-  const int b = static_cast<int>(n * t / T), e = static_cast<int>(n * (t + 1) / T);
-  if (b < e) fn_(ctx_, b, e, t);
+void ThreadPool::claim_chunks(uint32_t gen, int t) {
+  uint64_t w = job_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint32_t chunks = static_cast<uint32_t>(w >> 16) & 0xFFFF, next = static_cast<uint32_t>(w) & 0xFFFF;
+    if (gen_of(w) != gen || next >= chunks) return;
+    if (!job_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    const long n = n_tasks_;
+    const int b = static_cast<int>(n * next / chunks), e = static_cast<int>(n * (next + 1) / chunks);
+    fn_(ctx_, b, e, t);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    w = job_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::run(int n_tasks, Fn fn, void* ctx) {
@@ -57,40 +66,42 @@ void ThreadPool::run(int n_tasks, Fn fn, void* ctx) {
     fn(ctx, 0, n_tasks, 0);
     return;
   }
+  const int chunks = n_tasks < threads_ ? n_tasks : threads_;
   fn_ = fn;
   ctx_ = ctx;
   n_tasks_ = n_tasks;
-  pending_.store(threads_ - 1);
-  gen_.fetch_add(1);
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t gen = ++gen_;
+  job_.store(word(gen, static_cast<uint32_t>(chunks), 0));
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lk(mu_); }
     cv_.notify_all();
   }
-  run_chunk(0);
-  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+  claim_chunks(gen, 0);
+  for (int i = 0; done_.load(std::memory_order_acquire) != chunks; ++i) {
     if (i < kSpinIters) cpu_relax();
     else std::this_thread::yield();
   }
 }
 
-void ThreadPool::worker(int t, unsigned seen) {
+void ThreadPool::worker(int t) {
+  uint32_t seen = 0;  // generations start at 1
   for (;;) {
     int i = 0;
-    while (gen_.load(std::memory_order_acquire) == seen && i < kSpinIters) {
+    while (gen_of(job_.load(std::memory_order_acquire)) == seen && i < kSpinIters) {
       cpu_relax();
       ++i;
     }
-    if (gen_.load(std::memory_order_acquire) == seen) {
+    if (gen_of(job_.load(std::memory_order_acquire)) == seen) {
       sleepers_.fetch_add(1);
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return gen_.load() != seen; });
+      cv_.wait(lk, [&] { return gen_of(job_.load()) != seen; });
       lk.unlock();
       sleepers_.fetch_sub(1);
     }
-    seen = gen_.load(std::memory_order_acquire);
+    seen = gen_of(job_.load(std::memory_order_acquire));
     if (stop_.load()) return;
-    run_chunk(t);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    claim_chunks(seen, t);
   }
 }
 

@@ -1,12 +1,15 @@
-// A fixed pool of worker threads with static work partitioning: run(n, fn) splits tasks [0, n) into
-// `threads` contiguous chunks, chunk t on thread t (thread 0 is the caller). Which thread computes a
-// task never changes the result (the kernels guarantee split-independent outputs), and dispatching
-// never allocates. Workers spin briefly between dispatches (a forward pass issues many back to back),
-// then sleep on a condition variable.
+// A fixed pool of worker threads. run(n, fn) splits tasks [0, n) into min(n, threads) contiguous
+// chunks that the caller and the workers claim from a shared counter; the chunk boundaries depend
+// only on n and the thread count, and the kernels make every output independent of how work is
+// split, so results never depend on which thread ran what. Claiming (rather than assigning chunk t
+// to thread t) means a worker that the OS has not scheduled yet never stalls the caller: it simply
+// runs the chunk itself. Dispatching never allocates. Workers spin briefly between dispatches (a
+// forward pass issues many back to back), then sleep on a condition variable.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -28,7 +31,8 @@ class ThreadPool {
   bool start(int threads, Error& err);
   int threads() const { return threads_; }
 
-  // Runs fn over [0, n_tasks) and returns when every chunk is done.
+  // Runs fn over [0, n_tasks) and returns when every chunk is done. fn gets the id (0..threads-1) of
+  // the thread running the chunk, for per-thread scratch.
   void run(int n_tasks, Fn fn, void* ctx);
 
   // Convenience for a callable f(task_begin, task_end, thread) (no allocation: f is passed by address).
@@ -38,19 +42,24 @@ class ThreadPool {
   }
 
  private:
-  void worker(int t, unsigned seen);
-  void run_chunk(int t);
+  // The job word: generation (32 bits) | chunk count (16) | next unclaimed chunk (16).
+  static uint64_t word(uint32_t gen, uint32_t chunks, uint32_t next) {
+    return static_cast<uint64_t>(gen) << 32 | static_cast<uint64_t>(chunks) << 16 | next;
+  }
+  void worker(int t);
+  void claim_chunks(uint32_t gen, int t);
   void stop();
 
   int threads_ = 1;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<unsigned> gen_{0};
+  std::atomic<uint64_t> job_{0};
+  std::atomic<int> done_{0};
   std::atomic<int> sleepers_{0};
-  std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  // The current job (written before gen_ is bumped).
+  uint32_t gen_ = 0;  // caller side only
+  // The current job, written before job_ publishes it.
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
   int n_tasks_ = 0;

@@ -1,0 +1,192 @@
+// The engine on the shipped models: the fast f32 path against the oracle on the golden samples
+// (centred-logit error < 1e-4 on every pass), and the q8 file against the f32 file over the golden
+// and shipped samples (top-1 agreement >= 99.5% per pass over the images whose f32 decision is not a
+// near tie, i.e. whose f32 top-2 probability margin is >= 0.01; near ties are counted and printed,
+// since any perturbation may flip them; logit errors printed).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "tests/runtime/oracle_runner.h"
+#include "tests/runtime/shipped_model.h"
+
+namespace triage::test {
+namespace {
+
+constexpr double kTolF32 = 1e-4;
+constexpr double kMinAgreement = 0.995;
+constexpr float kTieMargin = 0.01f;
+
+// Top-2 margin of a probability vector.
+float margin(const float* p, int n) {
+  float a = 0, b = 0;
+  for (int i = 0; i < n; ++i) {
+    if (p[i] > a) {
+      b = a;
+      a = p[i];
+    } else if (p[i] > b) {
+      b = p[i];
+    }
+  }
+  return a - b;
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+}
+
+struct Engine {
+  triage_model* m = nullptr;
+  Engine(const std::vector<uint8_t>& bytes, uint32_t force, uint32_t threads = 2) {
+    triage_options o = options(threads, 1, force);
+    EXPECT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &m), TRIAGE_OK) << triage_open_error();
+  }
+  ~Engine() { triage_close(m); }
+  triage_result run(const triage_image& v) {
+    triage_result r{};
+    EXPECT_EQ(triage_classify(m, &v, &r), TRIAGE_OK) << triage_last_error(m);
+    return r;
+  }
+};
+
+const uint32_t kPasses[] = {TRIAGE_FORCE_COARSE, TRIAGE_FORCE_FINE, TRIAGE_FORCE_FINE_ALL};
+const char* kPassNames[] = {"coarse", "fine", "fine-all"};
+
+class ShippedModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ShippedModels, FastF32MatchesOracle) {
+  const ShippedModel sm = shipped(GetParam());
+  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet";
+  const std::vector<uint8_t> bytes = sm.read_trw("f32");
+  ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("f32");
+  Safetensors g;
+  std::string err;
+  ASSERT_TRUE(g.read(sm.dir + "/goldens.safetensors", err)) << err;
+  OracleRunner oracle(bytes);
+  const int n = oracle.config().ncls();
+  for (int p = 0; p < 3; ++p) {
+    Engine e(bytes, kPasses[p]);
+    double worst = 0;
+    for (const std::string& path : sm.golden_paths(g)) {
+      cli::Image img;
+      ASSERT_TRUE(cli::read_image(path, img, err)) << err;
+      const triage_result r = e.run(img.view());
+      const OracleResult want = oracle.classify(img.view(), kPasses[p]);
+      const double d = rel_error(centred_log(r.probabilities, n), centred(want.logits));
+      worst = std::max(worst, d);
+      EXPECT_LT(d, kTolF32) << kPassNames[p] << " " << path;
+      EXPECT_EQ(r.class_index, want.cls) << kPassNames[p] << " " << path;
+    }
+    std::printf("[ %s ] f32 engine vs oracle, %-8s worst centred-logit error %.3g\n", sm.name.c_str(), kPassNames[p], worst);
+  }
+}
+
+TEST_P(ShippedModels, Q8AgreesWithF32) {
+  const ShippedModel sm = shipped(GetParam());
+  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet";
+  const std::vector<uint8_t> f32 = sm.read_trw("f32"), q8 = sm.read_trw("q8");
+  ASSERT_FALSE(f32.empty()) << "missing " << sm.trw("f32");
+  ASSERT_FALSE(q8.empty()) << "missing " << sm.trw("q8");
+  Safetensors g;
+  std::string err;
+  ASSERT_TRUE(g.read(sm.dir + "/goldens.safetensors", err)) << err;
+  std::set<std::string> uniq;
+  for (const std::string& p : sm.golden_paths(g)) uniq.insert(p);
+  for (const std::string& p : sm.sample_paths()) uniq.insert(p);
+  std::vector<cli::Image> imgs;
+  std::vector<std::string> names(uniq.begin(), uniq.end());
+  for (const std::string& p : uniq) {
+    imgs.emplace_back();
+    ASSERT_TRUE(cli::read_image(p, imgs.back(), err)) << p << ": " << err;
+  }
+  for (int p = 0; p < 3; ++p) {
+    Engine a(f32, kPasses[p]), b(q8, kPasses[p]);
+    triage_model_info info;
+    info.struct_size = sizeof(info);
+    ASSERT_EQ(triage_get_info(a.m, &info), TRIAGE_OK);
+    const int n = static_cast<int>(info.num_classes);
+    size_t agree = 0, ties = 0, agree_clear = 0;
+    double worst = 0, sum = 0;
+    for (size_t i = 0; i < imgs.size(); ++i) {
+      const cli::Image& img = imgs[i];
+      const triage_result ra = a.run(img.view());
+      const std::vector<float> la = centred_log(ra.probabilities, n);
+      const int top_a = static_cast<int>(std::max_element(ra.probabilities, ra.probabilities + n) - ra.probabilities);
+      const triage_result rb = b.run(img.view());
+      const int top_b = static_cast<int>(std::max_element(rb.probabilities, rb.probabilities + n) - rb.probabilities);
+      const double d = rel_error(centred_log(rb.probabilities, n), la);
+      agree += top_a == top_b;
+      const bool tie = margin(ra.probabilities, n) < kTieMargin;
+      ties += tie;
+      agree_clear += !tie && top_a == top_b;
+      if (top_a != top_b)  // how close the f32 decision was: a near tie flips under any perturbation
+        std::printf("  disagreement on %s (%s): f32 P[%d]=%.4f P[%d]=%.4f, q8 P[%d]=%.4f P[%d]=%.4f\n", names[i].c_str(),
+                    kPassNames[p], top_a, ra.probabilities[top_a], top_b, ra.probabilities[top_b], top_a,
+                    rb.probabilities[top_a], top_b, rb.probabilities[top_b]);
+      worst = std::max(worst, d);
+      sum += d;
+    }
+    const size_t clear = imgs.size() - ties;
+    const double rate = clear ? static_cast<double>(agree_clear) / static_cast<double>(clear) : 1.0;
+    std::printf("[ %s ] q8 vs f32, %-8s top-1 agreement %zu/%zu (%zu/%zu = %.2f%% excluding %zu near ties), "
+                "centred-logit error mean %.3g worst %.3g\n",
+                sm.name.c_str(), kPassNames[p], agree, imgs.size(), agree_clear, clear, 100 * rate, ties,
+                sum / static_cast<double>(imgs.size()), worst);
+    EXPECT_GE(rate, kMinAgreement) << kPassNames[p];
+  }
+}
+
+// Bit-identical across thread counts (1, 2, 3), runs and batching, on the real models, f32 and q8,
+// routed (the file's thresholds) and forced fine.
+TEST_P(ShippedModels, BitIdenticalAcrossThreadsAndBatches) {
+  const ShippedModel sm = shipped(GetParam());
+  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet";
+  std::vector<cli::Image> imgs;
+  for (const std::string& p : sm.sample_paths()) {
+    imgs.emplace_back();
+    std::string err;
+    ASSERT_TRUE(cli::read_image(p, imgs.back(), err)) << p << ": " << err;
+  }
+  std::vector<triage_image> views;
+  for (const cli::Image& i : imgs) views.push_back(i.view());
+  const uint32_t n = static_cast<uint32_t>(views.size());
+  for (const char* dtype : {"f32", "q8"})
+    for (uint32_t force : {TRIAGE_FORCE_NONE, TRIAGE_FORCE_FINE}) {
+      const std::vector<uint8_t> bytes = sm.read_trw(dtype);
+      ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw(dtype);
+      std::vector<float> ref;
+      for (uint32_t threads : {1u, 2u, 3u})
+        for (uint32_t batch : {1u, n}) {
+          triage_options o = options(threads, batch, force);
+          triage_model* m = nullptr;
+          ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &m), TRIAGE_OK) << triage_open_error();
+          triage_model_info info;
+          info.struct_size = sizeof(info);
+          ASSERT_EQ(triage_get_info(m, &info), TRIAGE_OK);
+          std::vector<float> got;
+          std::vector<triage_result> r(batch);
+          for (uint32_t i = 0; i < n; i += batch) {
+            ASSERT_EQ(triage_classify_batch(m, views.data() + i, std::min(batch, n - i), r.data()), TRIAGE_OK)
+                << triage_last_error(m);
+            for (uint32_t j = 0; j < std::min(batch, n - i); ++j) {
+              got.insert(got.end(), r[j].probabilities, r[j].probabilities + info.num_classes);
+              got.push_back(static_cast<float>(r[j].route * 1000 + r[j].class_index));
+            }
+          }
+          triage_close(m);
+          if (ref.empty()) ref = got;
+          ASSERT_EQ(got.size(), ref.size());
+          EXPECT_EQ(0, std::memcmp(got.data(), ref.data(), ref.size() * sizeof(float)))
+              << dtype << " force " << force << ": " << threads << " threads, batch " << batch << " differ";
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shipped, ShippedModels, ::testing::ValuesIn(shipped_models()), test_name);
+
+}  // namespace
+}  // namespace triage::test
