@@ -20,15 +20,10 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-// Maps a tensor_size() failure to the field it is about.
-bool size_error(const Cursor& cur, Errc code, uint32_t dtype, uint32_t rank, uint32_t bad_dim, uint64_t dtype_at,
-                uint64_t rank_at, uint64_t dims_at, Error& err) {
-  if (code == Errc::BadValue && !is_known_dtype(dtype))
-    return fail(err, code, dtype_at, cur.field_name("dtype") + ": unknown type id " + std::to_string(dtype));
+// Maps a tensor_size() failure to the field it is about (dtype and rank were checked before).
+bool size_error(const Cursor& cur, Errc code, uint32_t bad_dim, uint64_t rank_at, uint64_t dims_at, Error& err) {
   if (code == Errc::BadValue)
     return fail(err, code, rank_at, cur.field_name("rank") + ": q8 needs rank >= 1 (dims[0] output channels)");
-  if (code == Errc::LimitExceeded && rank > kMaxRank)
-    return fail(err, code, rank_at, cur.field_name("rank") + ": " + std::to_string(rank) + " exceeds kMaxRank");
   if (code == Errc::Overflow)
     return fail(err, code, dims_at, cur.field_name("dims") + ": the product of the dims overflows 64 bits");
   // LimitExceeded on a dim or on numel (a dim above the cap is reported first).
@@ -74,7 +69,7 @@ bool parse_tensor_table(const uint8_t* base, uint64_t off, uint64_t size, uint32
     TensorSize ts;
     uint32_t bad_dim = 0;
     const Errc sc = tensor_size(dtype, t.rank, t.dims, ts, bad_dim);
-    if (sc != Errc::Ok) return size_error(cur, sc, dtype, t.rank, bad_dim, dtype_at, rank_at, dims_at, err);
+    if (sc != Errc::Ok) return size_error(cur, sc, bad_dim, rank_at, dims_at, err);
     t.dtype = DType(dtype);
     t.numel = ts.numel;
     if (t.nbytes != ts.nbytes)

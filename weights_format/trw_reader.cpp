@@ -1,5 +1,6 @@
-// File::parse: the header and layout checks of SPEC.md section 9 (obligations 1-11), then the section
-// parsers (12-15). Nothing is handed out unless every check passed: on failure the File is empty.
+// File::parse: the header and layout checks of SPEC.md section 9 (obligations 1-10), then the section
+// parsers (11-14) and the file CRC (15). Nothing is handed out unless every check passed: on failure
+// the File is empty.
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -89,7 +90,7 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
     return fail(err, Errc::UnknownRequiredFeature, kReqFeaturesOff,
                 "header.required_features: unknown bits " + hex(req & ~kKnownRequiredFeatures, 16) +
                     " (this reader implements format " + num(kVersionMajor) + "." + num(kVersionMinor) + ")");
-  // 8-9. file size and file CRC.
+  // 8. file size.
   const uint64_t fs = load_u64(b + kFileSizeOff);
   if (fs > kMaxFileSize)
     return fail(err, Errc::LimitExceeded, kFileSizeOff, "header.file_size: " + num(fs) + " exceeds kMaxFileSize");
@@ -98,12 +99,7 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
   if (n < fs)
     return fail(err, Errc::Truncated, n, "file: has " + num(n) + " bytes, header.file_size says " + num(fs));
   if (n > fs) return fail(err, Errc::BadValue, fs, "file: " + num(n - fs) + " bytes after the end given by header.file_size");
-  if (opt.verify_checksums) {
-    const uint32_t want = load_u32(b + fs - 4), got = crc32c({b, size_t(fs - 4)});
-    if (want != got)
-      return fail(err, Errc::Checksum, fs - 4, "file CRC32C: stored " + hex(want, 8) + ", computed " + hex(got, 8));
-  }
-  // 10. counts and section caps.
+  // 9. counts and section caps.
   const uint32_t mcount = load_u32(b + kMetaCountOff);
   const uint32_t tcount = load_u32(b + kTensorCountOff);
   const uint64_t moff = load_u64(b + kMetaOffsetOff), msize = load_u64(b + kMetaSizeOff);
@@ -115,7 +111,7 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
     return fail(err, Errc::LimitExceeded, kTensorCountOff, "header.tensor_count: " + num(tcount) + " exceeds kMaxTensors");
   if (msize > kMaxMetadataSize)
     return fail(err, Errc::LimitExceeded, kMetaSizeOff, "header.metadata_size: " + num(msize) + " exceeds kMaxMetadataSize");
-  // 11. layout: contiguous sections in order, every end overflow-checked.
+  // 10. layout: contiguous sections in order, every end overflow-checked.
   if (moff != hs)
     return fail(err, Errc::BadValue, kMetaOffsetOff, "header.metadata_offset: " + num(moff) + ", must equal header_size " + num(hs));
   uint64_t mend = 0, tend = 0, want_doff = 0, dend = 0, fend = 0;
@@ -138,7 +134,7 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
                 "header.data_size: data_offset + data_size + 4 = " + num(fend) + ", file_size is " + num(fs));
   if (!zero_bytes(b, tend, doff, "padding before the data section", err)) return false;
 
-  // 12-15. sections (all ranges now known to lie inside the buffer).
+  // 11-14. sections (all ranges now known to lie inside the buffer).
   File f;
   std::vector<uint64_t> table_field_offsets;
   const DataSection data{doff, dsize};
@@ -146,6 +142,13 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
   if (!parse_tensor_table(b, toff, tsize, tcount, data, f.tensors_, table_field_offsets, err)) return false;
   if (!check_data_section(b, data, f.tensors_, table_field_offsets, err)) return false;
   if (opt.verify_checksums && !check_payload_crcs(f.tensors_, err)) return false;
+  // 15. The file CRC last: a damaged payload is reported by name above, and whatever else changed
+  // (a metadata string, a padding byte's neighbour) is caught here.
+  if (opt.verify_checksums) {
+    const uint32_t want = load_u32(b + fs - 4), got = crc32c({b, size_t(fs - 4)});
+    if (want != got)
+      return fail(err, Errc::Checksum, fs - 4, "file CRC32C: stored " + hex(want, 8) + ", computed " + hex(got, 8));
+  }
 
   f.major_ = major;
   f.minor_ = load_u16(b + kMinorOff);

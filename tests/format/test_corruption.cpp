@@ -5,6 +5,8 @@
 // checksums skipped, parsing must still never crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -109,6 +111,8 @@ TEST(Corruption, ModelLikeFile) {
   corrupt_everything(std::move(buf), "model-like file");
 }
 
+// Real converted models: $TRIAGE_MODEL_TRW, and <build>/models/*.trw (what TRIAGE_CONVERT_MODELS
+// produces). Each file is its own test, so ctest -j can spread them.
 std::vector<std::string> real_model_paths() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("TRIAGE_MODEL_TRW"); env != nullptr && *env != '\0') out.push_back(env);
@@ -117,19 +121,40 @@ std::vector<std::string> real_model_paths() {
   if (!dir.empty() && std::filesystem::is_directory(dir, ec))
     for (const auto& ent : std::filesystem::directory_iterator(dir, ec))
       if (ent.is_regular_file() && ent.path().extension() == ".trw") out.push_back(ent.path().string());
+  std::sort(out.begin(), out.end());
   return out;
 }
 
-TEST(Corruption, RealConvertedModels) {
-  const auto paths = real_model_paths();
-  if (paths.empty())
-    GTEST_SKIP() << "no converted model: set TRIAGE_MODEL_TRW or build models into " << TRIAGE_MODELS_DIR;
-  for (const std::string& path : paths) {
+class RealModel : public ::testing::Test {
+ public:
+  explicit RealModel(std::string path) : path_(std::move(path)) {}
+  void TestBody() override {
     Buffer b;
     Error e;
-    ASSERT_TRUE(b.read_file(path, e)) << e.message;
-    corrupt_everything(AlignedBytes(b.span().begin(), b.span().end()), path);
+    ASSERT_TRUE(b.read_file(path_, e)) << e.message;
+    corrupt_everything(AlignedBytes(b.span().begin(), b.span().end()), path_);
   }
+
+ private:
+  std::string path_;
+};
+
+// One test per file, RealModel.<index>_<file stem>, registered before main runs.
+const bool g_registered = [] {
+  const auto paths = real_model_paths();
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string name = std::to_string(i) + "_" + std::filesystem::path(paths[i]).stem().string();
+    for (char& c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    ::testing::RegisterTest("RealModel", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
+                            [p = paths[i]]() -> ::testing::Test* { return new RealModel(p); });
+  }
+  return true;
+}();
+
+TEST(Corruption, RealConvertedModelsPresent) {
+  if (real_model_paths().empty())
+    GTEST_SKIP() << "no converted model: set TRIAGE_MODEL_TRW or build models into " << TRIAGE_MODELS_DIR;
 }
 
 }  // namespace

@@ -332,6 +332,9 @@ TEST(Malformed, LayoutFieldsInconsistent) {
   auto t = small_valid_raw();
   t.header_override[72] = ~uint64_t(0) - 10;  // tensor table end overflows
   expect_error(t.encode(), Errc::Overflow, 72);
+  auto dov = small_valid_raw();
+  dov.header_override[88] = ~uint64_t(63);  // data_offset + data_size overflows
+  expect_error(dov.encode(), Errc::Overflow, 88);
   auto big = small_valid_raw();
   big.header_override[56] = kMaxMetadataSize + 1;
   expect_error(big.encode(), Errc::LimitExceeded, 56);
