@@ -4,7 +4,7 @@
 #include <cstdint>
 
 namespace triage::bench {
-double peak_fma_avx2(int64_t iters);     // vfmadd231ps ymm: 16 FLOP each
+double peak_fma_avx2(int64_t iters);     // vfmadd231ps ymm: 16 FLOP each (10 chains)
 double peak_madd_avx2(int64_t iters);    // vpmaddwd + vpaddd ymm: 32 int OP each (the AVX2 q8 path)
 double peak_fma_avx512(int64_t iters);   // vfmadd231ps zmm: 32 FLOP each
 double peak_vnni(int64_t iters);         // vpdpbusd zmm: 128 int8 OP each

@@ -70,10 +70,18 @@ static inline float exp_sum(float* s, int len, float m) {
   return hsum_avx2(sum);
 }
 
+// max over [0, len); lanes past len (scores of zero-padded keys) are excluded.
 static inline float max_of(const float* s, int len) {
-  float m = -INFINITY;
-  for (int t = 0; t < len; ++t) m = s[t] > m ? s[t] : m;
-  return m;
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int t = 0;
+  for (; t + 8 <= len; t += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(s + t));
+  if (t < len) {
+    const __m256i mk = mask_first_avx2(len - t);  // maskload: s may end at len (cls_probs)
+    const __m256 tail = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(s + t, mk),
+                                         _mm256_castsi256_ps(mk));
+    m = _mm256_max_ps(m, tail);
+  }
+  return hmax_avx2(m);
 }
 
 // o[0..hd) += sum_t p[t] * V[t]; hd/8 <= 8 accumulators in registers.

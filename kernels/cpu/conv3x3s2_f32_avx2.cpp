@@ -1,6 +1,8 @@
 // 3x3 stride-2 pad-1 convolution, NHWC, AVX2 + FMA: vectorised over output channels (weights
-// [3][3][cin][cout8]), 2 neighbouring output pixels share each weight load in the interior;
-// border pixels take the 1-pixel path with per-tap bounds checks (zero padding).
+// [3][3][cin][cout8]). Output channels go in chunks of 3 vectors (24) where possible, and 4
+// neighbouring interior output pixels share each weight load (12 accumulators + 3 weights + 1
+// broadcast = 16 ymm); a 4-vector chunk takes 2 pixels. Border pixels take the 1-pixel path with
+// per-tap bounds checks (zero padding).
 // Per output element: bias, then taps in (ky, kx, ci) order: the scalar reference's order.
 #include "kernels/cpu/internal.h"
 #include "kernels/cpu/simd_avx2.h"
@@ -25,14 +27,14 @@ static void pixels(const float* in, int h, int w, int cin, int64_t ld, const flo
     if (iy < 0 || iy >= h) continue;
     for (int kx = 0; kx < 3; ++kx) {
       const int ix = 2 * ox - 1 + kx;
-      if (PX == 1 && (ix < 0 || ix >= w)) continue;  // PX == 2 is only used where all taps are inside
+      if (PX == 1 && (ix < 0 || ix >= w)) continue;  // PX > 1 only where all taps are inside
       const float* src = in + iy * ld + ix * cin;
       const float* wt = wp + size_t(ky * 3 + kx) * cin * cp + co0;
       for (int ci = 0; ci < cin; ++ci) {
         __m256 wv[CV];
 #pragma GCC unroll 4
         for (int c = 0; c < CV; ++c) wv[c] = _mm256_loadu_ps(wt + size_t(ci) * cp + 8 * c);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int p = 0; p < PX; ++p) {
           const __m256 x = _mm256_broadcast_ss(src + 2 * p * cin + ci);
 #pragma GCC unroll 4
@@ -54,14 +56,20 @@ static void pixels(const float* in, int h, int w, int cin, int64_t ld, const flo
   }
 }
 
-template <int PX>
-static void chunk(int cv, const float* in, int h, int w, int cin, int64_t ld, const float* wp, int cp,
-                  int co0, const float* bias, int cout, bool relu, float* out, int oy, int ox) {
-  switch (cv) {
-    case 4: pixels<4, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
-    case 3: pixels<3, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
-    case 2: pixels<2, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
-    default: pixels<1, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox); break;
+template <int CV, int PX>
+static void row_chunk(const float* in, int h, int w, int cin, int64_t ld, const float* wp, int cp, int co0,
+                      const float* bias, int cout, bool relu, float* out, int oy) {
+  const int wo = (w + 1) / 2;
+  const int ox_in_hi = (w - 2) / 2;  // last ox whose 3 taps are inside: 2*ox + 1 <= w - 1
+  int ox = 0;
+  while (ox < wo) {
+    if (ox >= 1 && ox + PX - 1 <= ox_in_hi) {
+      pixels<CV, PX>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox);
+      ox += PX;
+    } else {
+      pixels<CV, 1>(in, h, w, cin, ld, wp, cp, co0, bias, cout, relu, out, oy, ox);
+      ox += 1;
+    }
   }
 }
 
@@ -69,21 +77,18 @@ static void chunk(int cv, const float* in, int h, int w, int cin, int64_t ld, co
 
 void conv3x3s2_f32_avx2(const float* in, int h, int w, int cin, int64_t ld_in, const float* wp,
                         const float* bias, int cout, bool relu, float* out, int oy0, int oy1) {
-  const int wo = (w + 1) / 2, cp = round_up(cout, 8);
-  const int ox_in_hi = (w - 2) / 2;  // last ox whose 3 taps are inside: 2*ox + 1 <= w - 1
+  const int cp = round_up(cout, 8);
   for (int oy = oy0; oy < oy1; ++oy)
-    for (int co0 = 0; co0 < cp; co0 += 32) {
-      const int cv = (cp - co0) / 8 < 4 ? (cp - co0) / 8 : 4;
-      int ox = 0;
-      while (ox < wo) {
-        if (ox >= 1 && ox + 1 <= ox_in_hi) {
-          chunk<2>(cv, in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy, ox);
-          ox += 2;
-        } else {
-          chunk<1>(cv, in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy, ox);
-          ox += 1;
-        }
+    for (int co0 = 0; co0 < cp;) {
+      const int left = (cp - co0) / 8;  // vectors left
+      const int cv = left == 4 ? 4 : left >= 3 ? 3 : left;
+      switch (cv) {
+        case 4: row_chunk<4, 2>(in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy); break;
+        case 3: row_chunk<3, 4>(in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy); break;
+        case 2: row_chunk<2, 4>(in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy); break;
+        default: row_chunk<1, 4>(in, h, w, cin, ld_in, wp, cp, co0, bias, cout, relu, out, oy); break;
       }
+      co0 += 8 * cv;
     }
 }
 

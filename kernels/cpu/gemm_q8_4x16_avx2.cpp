@@ -29,6 +29,9 @@ static inline void step(const int16_t* wk, const __m256i* xb, __m256i (*acc)[2])
     const __m256i b = pair<P>(xb[i]);
     acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(b, w0));
     acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(b, w1));
+    // Integer adds are associative, and GCC regroups the 4 k-pair products per chunk into trees
+    // that need 40+ live ymm (spilling). Pin each accumulator in a register after its add.
+    __asm__("" : "+x"(acc[i][0]), "+x"(acc[i][1]));
   }
 }
 

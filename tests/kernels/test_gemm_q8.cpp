@@ -135,8 +135,11 @@ TEST_P(GemmQ8, MatchesScalarReference) {
           ASSERT_NEAR(got.y[i], r, 0.5 * 3.5e-7 * (std::fabs(r) + 6.0) + 8 * FLT_EPSILON * (std::fabs(r) + 1.0))
               << isa_name(isa) << " gelu elem " << i;
         }
-        if (e.quant)
-          for (size_t i = 0; i < ref.yq.size(); ++i) ASSERT_LE(std::abs(int(ref.yq[i]) - int(got.yq[i])), 1);
+        if (e.quant) {
+          for (size_t i = 0; i < ref.yq.size(); ++i) {
+            ASSERT_LE(std::abs(int(ref.yq[i]) - int(got.yq[i])), 1);
+          }
+        }
       }
       std::vector<std::pair<int, int>> split;
       for (int m0 = 0, step = 1; m0 < s.m; m0 += step, step = step * 2 + 1)
@@ -144,7 +147,9 @@ TEST_P(GemmQ8, MatchesScalarReference) {
       const Result part = run_q8(isa, s, e, d, split, 3);
       ASSERT_EQ(0, std::memcmp(part.y.data(), got.y.data(), sizeof(float) * got.y.size()))
           << "row/column split changed q8 results (" << isa_name(isa) << ")";
-      if (e.quant) ASSERT_EQ(part.yq, got.yq);
+      if (e.quant) {
+        ASSERT_EQ(part.yq, got.yq);
+      }
     }
   }
 }

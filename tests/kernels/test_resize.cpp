@@ -51,7 +51,7 @@ template <typename T>
 void compare(int h, int w, int c, int S, uint32_t seed) {
   const int rs = w * c + 5;
   std::mt19937 g(seed);
-  std::vector<T> img(size_t(h) * rs);
+  std::vector<T> img(size_t(h - 1) * rs + size_t(w) * c);  // exact extent: no slack after the last pixel
   const int maxv = sizeof(T) == 1 ? 255 : 65535;
   for (auto& v : img) v = T(g() % (maxv + 1));
   ResizeNorm p{S, float(maxv), 0.5f, 0.25f};
@@ -97,6 +97,8 @@ TEST(Resize, Avx2BitExactU8) {
   compare<uint8_t>(52, 52, 1, 64, 6);
   compare<uint8_t>(1000, 900, 1, 224, 7);
   compare<uint8_t>(30, 31, 3, 16, 8);
+  compare<uint8_t>(9, 5, 3, 24, 9);
+  compare<uint8_t>(3, 2, 4, 17, 10);
 }
 
 TEST(Resize, Avx2BitExactU16) {
@@ -107,6 +109,8 @@ TEST(Resize, Avx2BitExactU16) {
   compare<uint16_t>(1, 1, 1, 32, 14);
   compare<uint16_t>(111, 113, 1, 224, 15);
   compare<uint16_t>(40, 41, 2, 33, 16);
+  compare<uint16_t>(7, 3, 3, 20, 17);
+  compare<uint16_t>(2000, 1500, 1, 224, 18);
 }
 
 }  // namespace

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Markdown tables from a bench_kernels JSON (--benchmark_out=x.json --benchmark_out_format=json).
+Uses the median aggregate when repetitions were run, else the single run."""
+import json
+import re
+import sys
+
+
+def load(path):
+    d = json.load(open(path))
+    rows = {}
+    for b in d["benchmarks"]:
+        name = b.get("run_name", b["name"])
+        agg = b.get("aggregate_name")
+        if agg not in (None, "median"):
+            continue
+        if agg is None and name in rows:
+            continue
+        rows[name] = b
+    return d["context"], rows
+
+
+def main(path):
+    ctx, rows = load(path)
+    print(f"Peaks measured in this run (GOPS): fma_avx2 {float(ctx['peak_fma_avx2_gflops']):.1f}, "
+          f"madd_avx2 {float(ctx['peak_madd_avx2_gops']):.1f}, fma_avx512 {float(ctx['peak_fma_avx512_gflops']):.1f}, "
+          f"vnni {float(ctx['peak_vnni_gops']):.1f}, amx {float(ctx['peak_amx_gops']):.1f}; isa {ctx['isa']}\n")
+    shapes = []
+    for n in rows:
+        m = re.match(r"gemm_f32/avx2/(.*)", n)
+        if m:
+            shapes.append(m.group(1))
+    print("| GEMM shape | f32 avx2 GFLOPS | % fma peak | oneDNN f32 | ours/oneDNN | q8 avx2 GOPS | % madd peak | oneDNN u8s8s32 | ours/oneDNN |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for s in shapes:
+        def g(name, key="GFLOPS"):
+            b = rows.get(name)
+            return b[key] if b and key in b else None
+        f, fp, df = g(f"gemm_f32/avx2/{s}"), g(f"gemm_f32/avx2/{s}", "pct_peak"), g(f"dnnl_f32/{s}")
+        q, qp, dq = g(f"gemm_q8/avx2/{s}"), g(f"gemm_q8/avx2/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
+        fmt = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
+        ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
+        print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
+    print()
+    print("| kernel | time (us) | GFLOPS | % peak |")
+    print("|---|---|---|---|")
+    for n, b in rows.items():
+        if n.startswith(("gemm_", "dnnl_")) and "/scalar/" not in n:
+            continue
+        t = b["real_time"] if b["time_unit"] == "ns" else b["real_time"] * 1000
+        cpu = b["cpu_time"] / 1000.0 if b["time_unit"] == "ns" else b["cpu_time"]
+        pct = f"{b['pct_peak']:.0f}%" if "pct_peak" in b else "-"
+        print(f"| {n} | {cpu:.1f} | {b.get('GFLOPS', 0):.2f} | {pct} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
