@@ -1,0 +1,194 @@
+// triage run: classify image files (or every image in folders) with a .trw model and print one line
+// per image plus a latency / routing summary. Exit 0 when every image was classified.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/triage.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/image_io.h"
+#include "tools/cli/text.h"
+
+namespace triage::cli {
+namespace {
+
+using json = nlohmann::ordered_json;  // keys in the documented order (path first)
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kUsage =
+    "usage: triage run MODEL.trw INPUT... [--json] [--threads N] [--isa NAME] [--force coarse|fine|fine-all]\n"
+    "  Classifies each INPUT image (PNG 8/16-bit gray, PGM P5, NPY u8/u16; a folder means every such\n"
+    "  file in it, sorted) and prints: path, class, confidence, route, review flag, milliseconds;\n"
+    "  then a summary (images, mean / p50 / p99 ms, escalation rate, ISA, threads).\n"
+    "  --json          one JSON object per line (path, class, confidence, route, review, ms,\n"
+    "                  probabilities, tokens), then a {\"summary\": ...} line\n"
+    "  --threads N     worker threads of the engine (default 1: the calling thread only)\n"
+    "  --isa NAME      cap the instruction set: scalar, avx2, avx512, avx512_vnni, amx (default: best)\n"
+    "  --force ROUTE   coarse (exit every image after the coarse pass), fine (escalate every image,\n"
+    "                  K = arch.topk) or fine-all (escalate, every patch re-split)\n";
+
+bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  const unsigned long v = std::stoul(s);
+  if (v < lo || v > hi) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// Files named on the command line, plus the image files of named folders (sorted per folder).
+bool collect_inputs(const std::vector<std::string>& args, std::vector<std::string>& out, std::string& err) {
+  for (const std::string& a : args) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(a, ec)) {
+      std::vector<std::string> files;
+      for (const auto& e : std::filesystem::directory_iterator(a, ec))
+        if (e.is_regular_file() && is_image_name(e.path().filename().string())) files.push_back(e.path().string());
+      if (ec) {
+        err = "cannot list " + printable(a) + ": " + ec.message();
+        return false;
+      }
+      std::sort(files.begin(), files.end());
+      out.insert(out.end(), files.begin(), files.end());
+    } else {
+      out.push_back(a);
+    }
+  }
+  return true;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  return v[i];
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  Args args;
+  std::string error;
+  const std::vector<OptSpec> specs = {{"--json", nullptr, false},   {"--threads", nullptr, true},
+                                      {"--isa", nullptr, true},     {"--force", nullptr, true},
+                                      {"--help", "-h", false}};
+  if (!parse_args(argc, argv, specs, args, error)) {
+    std::fprintf(stderr, "triage run: %s\n%s", error.c_str(), kUsage);
+    return 2;
+  }
+  if (args.has("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (args.positional.size() < 2) {
+    std::fprintf(stderr, "triage run: a model and at least one input are required\n%s", kUsage);
+    return 2;
+  }
+  triage_options opts;
+  triage_options_init(&opts);
+  if (args.has("--threads") && !parse_uint(args.get("--threads"), 1, TRIAGE_MAX_THREADS, opts.threads)) {
+    std::fprintf(stderr, "triage run: --threads must be 1..%u\n", TRIAGE_MAX_THREADS);
+    return 2;
+  }
+  if (args.has("--isa")) {
+    const int isa = triage_isa_from_name(args.get("--isa").c_str());
+    if (isa < 0) {
+      std::fprintf(stderr, "triage run: unknown --isa '%s' (scalar, avx2, avx512, avx512_vnni, amx)\n",
+                   printable(args.get("--isa")).c_str());
+      return 2;
+    }
+    opts.isa_cap = static_cast<uint32_t>(isa);
+  }
+  if (args.has("--force")) {
+    const std::string f = args.get("--force");
+    if (f == "coarse") opts.force = TRIAGE_FORCE_COARSE;
+    else if (f == "fine") opts.force = TRIAGE_FORCE_FINE;
+    else if (f == "fine-all") opts.force = TRIAGE_FORCE_FINE_ALL;
+    else {
+      std::fprintf(stderr, "triage run: --force must be coarse, fine or fine-all\n");
+      return 2;
+    }
+  }
+  const bool as_json = args.has("--json");
+  const std::string model_path = args.positional[0];
+  std::vector<std::string> inputs;
+  if (!collect_inputs({args.positional.begin() + 1, args.positional.end()}, inputs, error)) {
+    std::fprintf(stderr, "triage run: %s\n", error.c_str());
+    return 1;
+  }
+
+  triage_model* model = nullptr;
+  const triage_status st = triage_open_file(model_path.c_str(), &opts, &model);
+  if (st != TRIAGE_OK) {
+    std::fprintf(stderr, "triage run: cannot open %s: %s (%s)\n", printable(model_path).c_str(),
+                 printable(triage_open_error()).c_str(), triage_status_name(st));
+    return 1;
+  }
+  triage_model_info info;
+  info.struct_size = sizeof(info);
+  triage_get_info(model, &info);
+
+  std::vector<double> ms;
+  size_t failed = 0, escalated = 0, reviews = 0;
+  for (const std::string& path : inputs) {
+    Image img;
+    if (!read_image(path, img, error)) {
+      std::fprintf(stderr, "triage run: %s: %s\n", printable(path).c_str(), printable(error).c_str());
+      ++failed;
+      continue;
+    }
+    const triage_image view = img.view();
+    triage_result r;
+    const auto t0 = Clock::now();
+    const triage_status cs = triage_classify(model, &view, &r);
+    const double t = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (cs != TRIAGE_OK) {
+      std::fprintf(stderr, "triage run: %s: %s (%s)\n", printable(path).c_str(), printable(triage_last_error(model)).c_str(),
+                   triage_status_name(cs));
+      ++failed;
+      continue;
+    }
+    ms.push_back(t);
+    escalated += r.route == TRIAGE_ROUTE_FINE;
+    reviews += r.review;
+    const char* route = r.route == TRIAGE_ROUTE_FINE ? "fine" : "coarse";
+    if (as_json) {
+      json probs = json::object();
+      for (uint32_t c = 0; c < info.num_classes; ++c) probs[info.class_names[c]] = r.probabilities[c];
+      json line = {{"path", path},       {"class", r.class_name},   {"confidence", r.confidence},
+                   {"route", route},     {"review", r.review != 0}, {"ms", t},
+                   {"probabilities", probs}, {"tokens", r.tokens}};
+      std::printf("%s\n", dump(line).c_str());
+    } else {
+      std::printf("%s  %s  %.4f  %s  %s  %.3f ms\n", printable(path).c_str(), printable(r.class_name).c_str(),
+                  r.confidence, route, r.review ? "review" : "-", t);
+    }
+  }
+  const size_t n = ms.size();
+  double mean = 0;
+  for (double v : ms) mean += v;
+  mean = n ? mean / static_cast<double>(n) : 0;
+  const double esc = n ? 100.0 * static_cast<double>(escalated) / static_cast<double>(n) : 0;
+  if (as_json) {
+    json s = {{"images", n},         {"failed", failed},    {"mean_ms", mean},       {"p50_ms", percentile(ms, 50)},
+              {"p99_ms", percentile(ms, 99)}, {"escalation_rate", esc / 100}, {"review", reviews},
+              {"isa", info.isa},     {"threads", info.threads}, {"model", info.model_name}, {"dtype", info.weight_dtype}};
+    std::printf("%s\n", dump(json{{"summary", s}}).c_str());
+  } else {
+    std::printf("summary: %zu images (%zu failed), mean %.3f ms, p50 %.3f ms, p99 %.3f ms, escalated %.1f%%, review %zu, "
+                "isa %s, threads %u\n",
+                n, failed, mean, percentile(ms, 50), percentile(ms, 99), esc, reviews, info.isa, info.threads);
+  }
+  triage_close(model);
+  return failed ? 1 : 0;
+}
+
+}  // namespace triage::cli
