@@ -31,7 +31,7 @@ static int q8_np(Isa layout, int n) { return round_up(n, q8_nr(layout)); }
 size_t gemm_q8_weight_bytes(Isa layout, int n, int k) {
   switch (layout) {
     case Isa::Scalar: return size_t(n) * k;
-    case Isa::Avx2: return size_t(round_up(n, 16)) * round_up(k, 8) * 2;
+    case Isa::Avx2: return size_t(round_up(n, 16)) * round_up(k, 4);
     case Isa::Avx512Vnni: return size_t(round_up(n, 32)) * round_up(k, 4);
     case Isa::Amx: return size_t(round_up(n, 32)) * round_up(k, 64);
     default: return 0;
@@ -69,14 +69,14 @@ void gemm_q8_pack_scalar(const int8_t* w, const float* s, int n, int k, int64_t 
 }
 
 void gemm_q8_pack_avx2(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst) {
-  const int np = round_up(n, 16), k8 = round_up(k, 8);
-  int16_t* o = reinterpret_cast<int16_t*>(dst);
+  const int np = round_up(n, 16), k4 = round_up(k, 4);
+  int8_t* o = reinterpret_cast<int8_t*>(dst);
   for (int jb = 0; jb < np; jb += 16)
-    for (int kk = 0; kk < k8; kk += 2)
+    for (int kk = 0; kk < k4; kk += 4)
       for (int c = 0; c < 16; ++c)
-        for (int u = 0; u < 2; ++u) {
+        for (int u = 0; u < 4; ++u) {
           const int j = jb + c, q = kk + u;
-          *o++ = (j < n && q < k) ? int16_t(w[j * ldw + q]) : int16_t(0);
+          *o++ = (j < n && q < k) ? w[j * ldw + q] : int8_t(0);
         }
   copy_scales(s, n, np, reinterpret_cast<float*>(dst + align64(gemm_q8_weight_bytes(Isa::Avx2, n, k))));
 }

@@ -1,8 +1,9 @@
 // q8 GEMM, AVX2, 4x16 tile, exact int32 accumulation.
-// vpmaddubsw would saturate int16 for u8*s8 pairs (255*127*2 > 32767), so both operands are
-// sign-extended to int16 and multiplied with vpmaddwd (two s16*s16 products summed into s32:
-// |sum| <= 2*127*127, exact). Weights are sign-extended once at pack time ([n/16][k8/2][16][2]);
-// x is widened 8 bytes at a time and each k-pair broadcast with vpshufd.
+// vpmaddubsw multiplies u8 x s8 byte pairs into saturating int16. It is made exact by moving the
+// sign: |w| (u8, <= 128 even for w = -128) times sign(w) * x (s8; |x| <= 127 from the per-token
+// quantiser, so the flip cannot overflow): each pair sum is <= 2 * 128 * 127 = 32512 < 32767.
+// vpmaddwd with ones widens the pairs to int32 (4 products per lane), vpaddd accumulates.
+// Weights packed as s8 k-quads [n/16][k4/4][16][4]; x k-quads are broadcast as 32-bit.
 // Epilogue: (float)acc * (x_scale * w_scale) + bias ..., the same float ops as the scalar reference.
 #include <cstring>
 
@@ -15,22 +16,26 @@ namespace {
 constexpr int kMR = 4, kNR = 16;
 constexpr int kMC = 96;
 
-template <int P>
-static inline __m256i pair(__m256i xb) {
-  return _mm256_shuffle_epi32(xb, P * 0x55);
+static inline int32_t load_quad(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
 }
 
-template <int MR, int P>
-static inline void step(const int16_t* wk, const __m256i* xb, __m256i (*acc)[2]) {
-  const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wk + P * 32));
-  const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wk + P * 32 + 16));
+template <int MR>
+static inline void quad(const int8_t* wq, const int32_t* xq, __m256i (*acc)[2]) {
+  const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wq));
+  const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wq + 32));
+  const __m256i a0 = _mm256_abs_epi8(w0), a1 = _mm256_abs_epi8(w1);
+  const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 4
   for (int i = 0; i < MR; ++i) {
-    const __m256i b = pair<P>(xb[i]);
-    acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(b, w0));
-    acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(b, w1));
-    // Integer adds are associative, and GCC regroups the 4 k-pair products per chunk into trees
-    // that need 40+ live ymm (spilling). Pin each accumulator in a register after its add.
+    const __m256i xb = _mm256_set1_epi32(xq[i]);
+    const __m256i p0 = _mm256_maddubs_epi16(a0, _mm256_sign_epi8(xb, w0));
+    const __m256i p1 = _mm256_maddubs_epi16(a1, _mm256_sign_epi8(xb, w1));
+    acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(p0, ones));
+    acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(p1, ones));
+    // Integer adds are associative: without this GCC regroups the chains and spills.
     __asm__("" : "+x"(acc[i][0]), "+x"(acc[i][1]));
   }
 }
@@ -46,38 +51,26 @@ static inline __m256 epilogue(__m256i acc, float xs, const float* ws, const Gemm
 }
 
 template <int MR>
-static void tile(const int16_t* panel, int k, const int8_t* x, int64_t ldx, const float* xs,
+static void tile(const int8_t* panel, int k, const int8_t* x, int64_t ldx, const float* xs,
                  const float* ws, const GemmOut& o, float* y, int j, int nv) {
   __m256i acc[MR][2];
 #pragma GCC unroll 4
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
-  const int kfull = k & ~7;
-  for (int kk = 0; kk < kfull; kk += 8) {
-    __m256i xb[MR];
+  const int kq = k & ~3;
+  for (int kk = 0; kk < kq; kk += 4) {
+    int32_t xq[MR];
 #pragma GCC unroll 4
-    for (int i = 0; i < MR; ++i) {
-      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + i * ldx + kk));
-      xb[i] = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(v));
-    }
-    const int16_t* wk = panel + size_t(kk) * kNR;  // kk/2 pairs x 32 int16
-    step<MR, 0>(wk, xb, acc);
-    step<MR, 1>(wk, xb, acc);
-    step<MR, 2>(wk, xb, acc);
-    step<MR, 3>(wk, xb, acc);
+    for (int i = 0; i < MR; ++i) xq[i] = load_quad(x + i * ldx + kk);
+    quad<MR>(panel + size_t(kk) * kNR, xq, acc);
   }
-  if (kfull < k) {  // K tail: zero-padded copy of the last < 8 bytes (weights are zero there too)
-    __m256i xb[MR];
+  if (kq < k) {  // K tail: zero-padded quad (the packed weights are zero there too)
+    int32_t xq[MR];
     for (int i = 0; i < MR; ++i) {
-      int8_t t[8] = {};
-      std::memcpy(t, x + i * ldx + kfull, size_t(k - kfull));
-      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t));
-      xb[i] = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(v));
+      int8_t t[4] = {};
+      std::memcpy(t, x + i * ldx + kq, size_t(k - kq));
+      xq[i] = load_quad(t);
     }
-    const int16_t* wk = panel + size_t(kfull) * kNR;
-    step<MR, 0>(wk, xb, acc);
-    step<MR, 1>(wk, xb, acc);
-    step<MR, 2>(wk, xb, acc);
-    step<MR, 3>(wk, xb, acc);
+    quad<MR>(panel + size_t(kq) * kNR, xq, acc);
   }
   const bool full0 = nv >= 8, full1 = nv >= 16;
   const __m256i m0 = mask_first_avx2(nv), m1 = mask_first_avx2(nv - 8);
@@ -97,13 +90,13 @@ static void tile(const int16_t* panel, int k, const int8_t* x, int64_t ldx, cons
 
 void gemm_q8_4x16_avx2(const uint8_t* wp, int n, int k, const int8_t* x, int64_t ldx,
                        const float* x_scale, const GemmOut& o, int rows, int n0, int n1) {
-  const int16_t* w = reinterpret_cast<const int16_t*>(wp);
+  const int8_t* w = reinterpret_cast<const int8_t*>(wp);
   const float* ws = reinterpret_cast<const float*>(wp + align64(gemm_q8_weight_bytes(Isa::Avx2, n, k)));
-  const size_t panel_elems = size_t(round_up(k, 8)) * kNR;
+  const size_t panel_bytes = size_t(round_up(k, 4)) * kNR;
   for (int mc = 0; mc < rows; mc += kMC) {
     const int mce = rows - mc < kMC ? rows : mc + kMC;
     for (int j = n0; j < n1; j += kNR) {
-      const int16_t* panel = w + size_t(j / kNR) * panel_elems;
+      const int8_t* panel = w + size_t(j / kNR) * panel_bytes;
       const int nv = n1 - j < kNR ? n1 - j : kNR;
       for (int r = mc; r < mce; r += kMR) {
         const int8_t* xr = x + r * ldx;

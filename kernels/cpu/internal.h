@@ -21,7 +21,7 @@ static inline size_t align64(size_t v) { return (v + 63) & ~size_t(63); }
 // f32 avx2   : float [np/16][k][16], np = round_up(n, 16)        (col block 16)
 // f32 avx512 : float [np/32][k][32]                              (col block 32; Vnni/Amx pack this)
 // q8 scalar  : int8 [n][k] | f32 scale[n]
-// q8 avx2    : int16 [np/16][k8/2][16][2], k8 = round_up(k, 8) | f32 scale[np] (Avx512 packs this)
+// q8 avx2    : s8 [np/16][k4/4][16][4], k4 = round_up(k, 4) | f32 scale[np] (Avx512 packs this)
 // q8 vnni    : u8 (w+128) [np/32][k4/4][32][4], k4 = round_up(k, 4) | f32 scale[np]
 // q8 amx     : s8 [np/16][k64/4][16][4], np = round_up(n, 32), k64 = round_up(k, 64) | f32 scale[np]
 Isa f32_layout(Isa isa);

@@ -100,9 +100,11 @@ void gemm_f32(const PackedF32& w, const float* x, int64_t ldx, const GemmEpilogu
               int n0, int n1, float* scratch);
 
 // q8 weights: int8 [n, k] symmetric + f32 scale per output channel ------------------------------
-// Packed layouts: scalar: plain int8 rows. AVX2 / AVX-512 (no VNNI): int16 pairs (sign-extended at
-// load; exact vpmaddwd). VNNI: w + 128 as u8 in k-quads, x stays s8 (broadcast operand), exact
-// correction acc -= 128 * rowsum(x). AMX: s8 k-quad tiles for TDPBSSD (no correction).
+// Packed layouts: scalar: plain int8 rows. AVX2 / AVX-512 (no VNNI): s8 k-quads for vpmaddubsw with
+// the sign moved onto x (exact, see gemm_q8_4x16_avx2.cpp). VNNI: w + 128 as u8 in k-quads, x
+// stays s8 (broadcast operand), exact correction acc -= 128 * rowsum(x). AMX: s8 k-quad tiles for
+// TDPBSSD (no correction). Weights may use the full int8 range; x must be in [-127, 127] (what
+// quantize_rows_q8 / layernorm_quant_q8 / the yq epilogue produce).
 struct PackedQ8 {
   Isa isa = Isa::Scalar;
   int n = 0, k = 0;

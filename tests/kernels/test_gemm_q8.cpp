@@ -94,10 +94,15 @@ TEST_P(GemmQ8, Int32AccumulationExact) {
   const Isa isa = GetParam();
   TRIAGE_REQUIRE_ISA(isa);
   for (const Shape& s : {Shape{13, 33, 65}, Shape{50, 192, 768}, Shape{5, 40, 3072}}) {
-    for (int extreme = 0; extreme < 3; ++extreme) {
+    for (int extreme = 0; extreme < 5; ++extreme) {
       Data d = make_data(s, 100 + extreme);
       if (extreme == 1) { std::fill(d.x.begin(), d.x.end(), int8_t(-127)); std::fill(d.w.begin(), d.w.end(), int8_t(-127)); }
       if (extreme == 2) { std::fill(d.x.begin(), d.x.end(), int8_t(127)); std::fill(d.w.begin(), d.w.end(), int8_t(-127)); }
+      if (extreme == 3) {  // w = -128 is legal in a weight file; x stays within [-127, 127]
+        std::fill(d.w.begin(), d.w.end(), int8_t(-128));
+        for (size_t i = 0; i < d.x.size(); ++i) d.x[i] = int8_t(i % 2 ? 127 : -127);
+      }
+      if (extreme == 4) d.w = rand_i8(d.w.size(), 555, -128, 127);
       std::fill(d.xs.begin(), d.xs.end(), 1.f);
       std::fill(d.ws.begin(), d.ws.end(), 1.f);
       const Result got = run_q8(isa, s, {false, false, false, false, true}, d, {{0, s.m}}, 1);
