@@ -18,6 +18,7 @@ constexpr Command kCommands[] = {
     {"convert", triage::cli::cmd_convert, "convert a safetensors checkpoint + config.json into a .trw file"},
     {"inspect", triage::cli::cmd_inspect, "validate a .trw file and print its header, metadata and tensors"},
     {"run", triage::cli::cmd_run, "classify images (files or folders) with a .trw model"},
+    {"bench", triage::cli::cmd_bench, "time the C API in process on images (latency percentiles, images/s, decisions)"},
 };
 
 void usage(FILE* out) {
