@@ -126,7 +126,8 @@ triage_status triage_open_file(const char* path, const triage_options* opts, tri
     triage::trw::Buffer buf;
     triage::trw::Error te;
     if (!buf.read_file(path, te)) {
-      err.set(te.code == triage::trw::Errc::Io ? TRIAGE_E_IO : TRIAGE_E_LIMIT, "%s: %s", path, te.message.c_str());
+      // The reader's message names the path.
+      err.set(te.code == triage::trw::Errc::Io ? TRIAGE_E_IO : TRIAGE_E_LIMIT, "%s", te.message.c_str());
       return;
     }
     st = open_span(buf.span().data(), buf.span().size(), opts, out);

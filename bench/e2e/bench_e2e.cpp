@@ -97,9 +97,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::printf("# %s: %s %s, %u classes, tokens coarse %u / fine %u, weights %zu bytes, %zu images%s\n", a.model.c_str(),
+              name.c_str(), dtype.c_str(), info.num_classes, info.tokens_coarse, info.tokens_fine, info.weight_bytes,
+              imgs.size(), a.images.empty() ? " (random)" : "");
   if (a.markdown) {
-    std::printf("| model | dtype | pass | threads | ISA | p50 ms | p90 ms | p99 ms | max ms | mean ms | escalated |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| model | dtype | pass | threads | ISA | arena KiB | p50 ms | p90 ms | p99 ms | max ms | mean ms | escalated |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
   struct Pass {
     const char* name;
@@ -142,8 +145,8 @@ int main(int argc, char** argv) {
       mean /= a.runs;
       const double esc = 100.0 * escalated / a.runs;
       if (a.markdown)
-        std::printf("| %s | %s | %s | %u | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f%% |\n", name.c_str(), dtype.c_str(), p.name, t,
-                    info.isa, pct(ms, 50), pct(ms, 90), pct(ms, 99), pct(ms, 100), mean, esc);
+        std::printf("| %s | %s | %s | %u | %s | %zu | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f%% |\n", name.c_str(), dtype.c_str(),
+                    p.name, t, info.isa, info.arena_bytes / 1024, pct(ms, 50), pct(ms, 90), pct(ms, 99), pct(ms, 100), mean, esc);
       else
         std::printf("%-12s %-4s %-7s threads=%u isa=%s runs=%d  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f ms  escalated %.1f%%\n",
                     name.c_str(), dtype.c_str(), p.name, t, info.isa, a.runs, pct(ms, 50), pct(ms, 90), pct(ms, 99), pct(ms, 100),

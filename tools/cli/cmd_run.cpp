@@ -128,8 +128,7 @@ int cmd_run(int argc, char** argv) {
   triage_model* model = nullptr;
   const triage_status st = triage_open_file(model_path.c_str(), &opts, &model);
   if (st != TRIAGE_OK) {
-    std::fprintf(stderr, "triage run: cannot open %s: %s (%s)\n", printable(model_path).c_str(),
-                 printable(triage_open_error()).c_str(), triage_status_name(st));
+    std::fprintf(stderr, "triage run: model: %s (%s)\n", printable(triage_open_error()).c_str(), triage_status_name(st));
     return 1;
   }
   triage_model_info info;
