@@ -1,5 +1,6 @@
 // Allocation hooks: malloc/calloc/realloc/aligned_alloc/posix_memalign/memalign and operator new
-// forward to glibc's __libc_* functions and count while counting is on.
+// forward to glibc's __libc_* functions and count while counting is on. Under AddressSanitizer
+// (TRIAGE_SANITIZE builds), which owns malloc, the sanitizer's allocation hook counts instead.
 #include "tests/runtime/alloc_counter.h"
 
 #include <atomic>
@@ -7,6 +8,17 @@
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/allocator_interface.h>
+
+namespace {
+void on_malloc(const volatile void*, size_t) { note(); }
+void on_free(const volatile void*) {}
+const int g_hooks = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+}  // namespace
+
+#else
 
 extern "C" {
 void* __libc_malloc(size_t);
@@ -90,3 +102,5 @@ void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
 void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
 void operator delete(void* p, size_t, std::align_val_t) noexcept { __libc_free(p); }
 void operator delete[](void* p, size_t, std::align_val_t) noexcept { __libc_free(p); }
+
+#endif  // __SANITIZE_ADDRESS__
