@@ -175,6 +175,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
     ap.add_argument("--val", type=int, default=250, help="validation images per domain per stage")
+    ap.add_argument("--init", default=None, help="finetune: start from this checkpoint dir instead of "
+                    "<runs>/student (e.g. models/adc-sem, to continue training)")
+    ap.add_argument("--w-soft", type=float, default=1.0, help="student: weight of the teacher soft-label loss")
     ap.add_argument("--test-n", type=int, default=500, help="source-domain test images (test stage)")
     ap.add_argument("--test-tgt-n", type=int, default=None, help="target-domain test images (default: all)")
     args = ap.parse_args()
@@ -215,12 +218,13 @@ def main():
         xl, yl = load_set(args.data, "src_train")
         xu, yu = load_set(args.data, "src_unlab")
         m = student_from_teacher(teacher)
-        info = train(m, [(xl, yl), (xu, np.full(len(yu), -1))], args, rng, teacher=teacher, log=log)
+        info = train(m, [(xl, yl), (xu, np.full(len(yu), -1))], args, rng, teacher=teacher,
+                     w_soft=args.w_soft, log=log)
         log(f"student trained: {info}")
         rep = {"train": info, "eval": stage_eval(m, "student"), "args": vars(args)}
         save_checkpoint(m, cfg, os.path.join(args.runs, "student"))
     elif args.stage == "finetune":
-        m = load_model(os.path.join(args.runs, "student"), ARCH)
+        m = load_model(args.init or os.path.join(args.runs, "student"), ARCH)
         x, y = load_set(args.data, "tgt_train")
         info = train(m, [(x, y)], args, rng, log=log)
         log(f"finetune trained: {info}")
