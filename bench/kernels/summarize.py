@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Markdown tables from a bench_kernels JSON (--benchmark_out=x.json --benchmark_out_format=json).
-Uses the median aggregate when repetitions were run, else the single run."""
+"""Markdown tables from bench_kernels output: JSON files (--benchmark_out=x.json
+--benchmark_out_format=json) and/or console logs (*.txt, e.g. of a run cut short). Several files
+merge, later ones winning. Uses the median aggregate when repetitions were run, else the run."""
 import json
 import re
 import sys
@@ -20,8 +21,33 @@ def load(path):
     return d["context"], rows
 
 
-def main(path):
-    ctx, rows = load(path)
+def load_text(path):
+    ctx, rows = {}, {}
+    for line in open(path):
+        m = re.match(r"isa=(\S+) peaks \(GOPS\): fma_avx2 ([\d.]+) madd_avx2 ([\d.]+) fma_avx512 ([\d.]+) "
+                     r"vnni ([\d.]+) amx ([\d.]+)", line)
+        if m:
+            ctx = {"isa": m.group(1), "peak_fma_avx2_gflops": m.group(2), "peak_madd_avx2_gops": m.group(3),
+                   "peak_fma_avx512_gflops": m.group(4), "peak_vnni_gops": m.group(5), "peak_amx_gops": m.group(6)}
+            continue
+        m = re.match(r"(\S+?)(_median|_mean|_stddev|_cv)?\s+([\d.]+) ns\s+([\d.]+) ns\s+\d+\s*(.*)", line)
+        if not m or m.group(2) in ("_mean", "_stddev", "_cv"):
+            continue
+        if m.group(2) is None and m.group(1) in rows:
+            continue
+        b = {"real_time": float(m.group(3)), "cpu_time": float(m.group(4)), "time_unit": "ns"}
+        for kv in re.findall(r"(\w+)=([\d.]+)", m.group(5)):
+            b[kv[0]] = float(kv[1])
+        rows[m.group(1)] = b
+    return ctx, rows
+
+
+def main(paths):
+    ctx, rows = {}, {}
+    for path in paths:
+        c, r = load(path) if path.endswith(".json") else load_text(path)
+        ctx.update(c)
+        rows.update(r)
     print(f"Peaks measured in this run (GOPS): fma_avx2 {float(ctx['peak_fma_avx2_gflops']):.1f}, "
           f"madd_avx2 {float(ctx['peak_madd_avx2_gops']):.1f}, fma_avx512 {float(ctx['peak_fma_avx512_gflops']):.1f}, "
           f"vnni {float(ctx['peak_vnni_gops']):.1f}, amx {float(ctx['peak_amx_gops']):.1f}; isa {ctx['isa']}\n")
@@ -54,4 +80,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

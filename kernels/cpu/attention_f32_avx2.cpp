@@ -20,6 +20,7 @@ template <int NQ>
 static void scores(const float* const* qs, const float* kt, int hd, int t0, int nb16, float (*s)[kTile]) {
   for (int b = 0; b < nb16; ++b) {
     __m256 acc[NQ][2];
+#pragma GCC unroll 4
     for (int qi = 0; qi < NQ; ++qi) acc[qi][0] = acc[qi][1] = _mm256_setzero_ps();
     const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
     for (int j = 0; j < hd; ++j) {
@@ -32,6 +33,7 @@ static void scores(const float* const* qs, const float* kt, int hd, int t0, int 
         acc[qi][1] = _mm256_fmadd_ps(qv, k1, acc[qi][1]);
       }
     }
+#pragma GCC unroll 4
     for (int qi = 0; qi < NQ; ++qi) {
       _mm256_storeu_ps(&s[qi][b * 16], acc[qi][0]);
       _mm256_storeu_ps(&s[qi][b * 16 + 8], acc[qi][1]);
@@ -79,19 +81,25 @@ static inline float max_of(const float* s, int len) {
 template <int NQ, int CV>
 static void pv_chunk(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
   __m256 acc[NQ][CV];
+#pragma GCC unroll 4
   for (int qi = 0; qi < NQ; ++qi)
+#pragma GCC unroll 4
     for (int c = 0; c < CV; ++c) acc[qi][c] = _mm256_loadu_ps(obuf + qi * hd + 8 * c);
   for (int t = 0; t < len; ++t) {
     const float* vt = v + t * ldv;
     __m256 vv[CV];
+#pragma GCC unroll 4
     for (int c = 0; c < CV; ++c) vv[c] = _mm256_loadu_ps(vt + 8 * c);
 #pragma GCC unroll 4
     for (int qi = 0; qi < NQ; ++qi) {
       const __m256 pt = _mm256_broadcast_ss(&p[qi][t]);
+#pragma GCC unroll 4
       for (int c = 0; c < CV; ++c) acc[qi][c] = _mm256_fmadd_ps(pt, vv[c], acc[qi][c]);
     }
   }
+#pragma GCC unroll 4
   for (int qi = 0; qi < NQ; ++qi)
+#pragma GCC unroll 4
     for (int c = 0; c < CV; ++c) _mm256_storeu_ps(obuf + qi * hd + 8 * c, acc[qi][c]);
 }
 

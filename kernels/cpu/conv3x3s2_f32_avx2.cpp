@@ -20,6 +20,7 @@ static void pixels(const float* in, int h, int w, int cin, int64_t ld, const flo
     const int left = nvalid - 8 * c;
     __m256 b = _mm256_setzero_ps();
     if (bias) b = left >= 8 ? _mm256_loadu_ps(bias + co0 + 8 * c) : _mm256_maskload_ps(bias + co0 + 8 * c, mask_first_avx2(left));
+#pragma GCC unroll 4
     for (int p = 0; p < PX; ++p) acc[p][c] = b;
   }
   for (int ky = 0; ky < 3; ++ky) {
@@ -44,6 +45,7 @@ static void pixels(const float* in, int h, int w, int cin, int64_t ld, const flo
     }
   }
   const int wo = (w + 1) / 2;
+#pragma GCC unroll 4
   for (int p = 0; p < PX; ++p) {
     float* o = out + (size_t(oy) * wo + ox + p) * cout + co0;
 #pragma GCC unroll 4
