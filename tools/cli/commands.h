@@ -8,6 +8,8 @@ namespace triage::cli {
 int cmd_convert(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_calibrate(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 
 }  // namespace triage::cli

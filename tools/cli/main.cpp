@@ -18,6 +18,8 @@ constexpr Command kCommands[] = {
     {"convert", triage::cli::cmd_convert, "convert a safetensors checkpoint + config.json into a .trw file"},
     {"inspect", triage::cli::cmd_inspect, "validate a .trw file and print its header, metadata and tensors"},
     {"run", triage::cli::cmd_run, "classify images (files or folders) with a .trw model"},
+    {"calibrate", triage::cli::cmd_calibrate, "choose router thresholds with an escape-rate bound, write a new .trw"},
+    {"eval", triage::cli::cmd_eval, "accuracy, escapes, routing, latency and cost on labelled images"},
     {"bench", triage::cli::cmd_bench, "time the C API in process on images (latency percentiles, images/s, decisions)"},
 };
 

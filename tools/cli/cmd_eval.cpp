@@ -1,0 +1,294 @@
+// triage eval: accuracy, escapes (with a Clopper-Pearson bound), over-rejects, routing and latency of a
+// model on a labelled set, measured on the engine's own routed run, with a forced fine-all run as the
+// cost reference and forced coarse / fine runs for the per-pass numbers and the threshold curve.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/triage.h"
+#include "tools/calibrate/learn_then_test.h"
+#include "tools/calibrate/progress_bar.h"
+#include "tools/calibrate/routed_counts.h"
+#include "tools/calibrate/score_table.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/dataset.h"
+#include "tools/cli/stats.h"
+#include "tools/cli/svg_plot.h"
+#include "tools/cli/text.h"
+#include "weights_format/trw.h"
+
+namespace triage::cli {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr const char* kUsage =
+    "usage: triage eval MODEL.trw --data LABELS.csv|DIR [--json] [--plots DIR] [--threads N] [--confidence C]\n"
+    "                   [--progress]\n"
+    "  Classifies every labelled image with the model's router (timed), with every image forced through\n"
+    "  the fine pass over all patches (timed: the cost reference), and with forced coarse / fine passes\n"
+    "  (per-pass accuracy, threshold curve). Reports accuracy, per-class precision / recall, the confusion\n"
+    "  matrix, escapes (defective called good) with a one-sided Clopper-Pearson upper bound, over-rejects\n"
+    "  (good called defective), escalation and review rates, latency per image (mean, p50, p99, max),\n"
+    "  the routed run's cost relative to fine-all (time and tokens), and coarse-only / fine accuracy.\n"
+    "  --data          CSV with a header holding 'path' and 'label' (paths relative to the CSV; other\n"
+    "                  columns ignored), or a folder DIR/<label>/<images>\n"
+    "  --json          one JSON object (images, accuracy, escapes, escape_bound, over_rejects,\n"
+    "                  escalation_rate, latency_ms {mean, p50, p99, max}, relative_cost, ...)\n"
+    "  --plots DIR     write confusion.svg, router_curve.svg (escape bound and escalation rate vs\n"
+    "                  router.coarse_good_threshold) and latency.svg into DIR\n"
+    "  --threads N     engine threads (default 1)\n"
+    "  --confidence C  of the escape bound (default 0.95)\n"
+    "  --progress      progress bar on stderr even when it is not a terminal\n";
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * static_cast<double>(v.size())));
+  return v[i];
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+std::string pct(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
+  return b;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+bool write_text(const std::string& path, const std::string& text, std::string& err) {
+  trw::Error terr;
+  if (!trw::write_file_atomic(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, terr)) {
+    err = printable(path) + ": " + terr.message;
+    return false;
+  }
+  return true;
+}
+
+// Escapes / over-rejects / accuracy of one set of decisions, as JSON.
+json summary(const calib::RoutedCounts& c, double confidence) {
+  return {{"accuracy", calib::rate(c.correct, c.images)},
+          {"escapes", c.escapes},
+          {"escape_bound", clopper_pearson_upper(c.escapes, c.defective, confidence)},
+          {"over_rejects", c.over_rejects}};
+}
+
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  Args a;
+  std::string error;
+  const std::vector<OptSpec> specs = {{"--data", nullptr, true},    {"--json", nullptr, false},
+                                      {"--plots", nullptr, true},   {"--threads", nullptr, true},
+                                      {"--confidence", nullptr, true}, {"--progress", nullptr, false},
+                                      {"--help", "-h", false}};
+  if (!parse_args(argc, argv, specs, a, error)) {
+    std::fprintf(stderr, "triage eval: %s (see triage eval --help)\n", error.c_str());
+    return 2;
+  }
+  if (a.has("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (a.positional.size() != 1 || !a.has("--data")) {
+    std::fprintf(stderr, "triage eval: need MODEL.trw and --data (see triage eval --help)\n");
+    return 2;
+  }
+  calib::ScoreOptions so;
+  so.timed = true;
+  if (a.has("--threads")) {
+    const std::string t = a.get("--threads");
+    if (t.empty() || t.size() > 3 || t.find_first_not_of("0123456789") != std::string::npos || std::stoul(t) < 1 ||
+        std::stoul(t) > TRIAGE_MAX_THREADS) {
+      std::fprintf(stderr, "triage eval: --threads must be 1..%u\n", TRIAGE_MAX_THREADS);
+      return 2;
+    }
+    so.threads = static_cast<uint32_t>(std::stoul(t));
+  }
+  double confidence = 0.95;
+  if (a.has("--confidence")) {
+    char* end = nullptr;
+    const std::string s = a.get("--confidence");
+    confidence = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || !(confidence > 0 && confidence < 1)) {
+      std::fprintf(stderr, "triage eval: --confidence must be in (0, 1)\n");
+      return 2;
+    }
+  }
+  const std::string model_path = a.positional[0], plots = a.get("--plots");
+  std::vector<LabelledFile> data;
+  if (!load_dataset(a.get("--data"), data, error)) {
+    std::fprintf(stderr, "triage eval: %s\n", error.c_str());
+    return 1;
+  }
+  calib::ProgressBar bar("eval", a.has("--progress"));
+  so.progress = [&](size_t done, size_t total) { bar(done, total); };
+  calib::ScoreTable t;
+  calib::TimedRuns tr;
+  calib::ModelSummary model;
+  std::string data_hash;
+  if (!calib::score_dataset(model_path, data, so, t, &tr, model, data_hash, error)) {
+    std::fprintf(stderr, "triage eval: %s\n", error.c_str());
+    return 1;
+  }
+  rt::RouterThresholds th;
+  th.calibrated = model.calibrated;
+  th.coarse_good = model.coarse_good;
+  th.coarse_defect = model.coarse_defect;
+  th.fine_good = model.fine_good;
+  th.review = model.review;
+
+  // The engine's routed run is the truth; the router rule replayed on the forced passes must agree.
+  const calib::RoutedCounts c = calib::count_decisions(t, tr.routed_class, tr.routed_fine);
+  size_t parity = 0, reviews = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const calib::Routed r = calib::route_image(t.coarse_row(i), t.fine_row(i), t.ncls, t.good, th);
+    parity += r.cls == tr.routed_class[i] && r.escalated == (tr.routed_fine[i] != 0);
+    reviews += tr.routed_review[i];
+  }
+  const calib::RoutedCounts cc = calib::count_decisions(t, calib::decide_all(t, false, th), {});
+  const calib::RoutedCounts cf = calib::count_decisions(t, calib::decide_all(t, true, th), {});
+  const calib::RoutedCounts ca = calib::count_decisions(t, tr.fine_all_class, {});
+  const double bound = clopper_pearson_upper(c.escapes, c.defective, confidence);
+  double tok_r = 0, tok_a = 0;
+  for (size_t i = 0; i < t.size(); ++i) tok_r += tr.routed_tokens[i], tok_a += tr.fine_all_tokens[i];
+  const double mean_r = mean(tr.routed_ms), mean_a = mean(tr.fine_all_ms);
+
+  json j;
+  j["model"] = {{"name", model.name}, {"path", model_path}, {"dtype", model.dtype}, {"isa", model.isa},
+                {"threads", model.threads}, {"router_calibrated", model.calibrated},
+                {"thresholds", {{"coarse_good", th.coarse_good}, {"coarse_defect", th.coarse_defect},
+                                {"fine_good", th.fine_good}, {"review", th.review}}}};
+  j["data"] = a.get("--data");
+  j["data_sha256"] = data_hash;
+  j["images"] = c.images;
+  j["good"] = c.good;
+  j["defective"] = c.defective;
+  j["accuracy"] = calib::rate(c.correct, c.images);
+  j["escapes"] = c.escapes;
+  j["escape_rate"] = calib::rate(c.escapes, c.defective);
+  j["escape_bound"] = bound;
+  j["escape_bound_confidence"] = confidence;
+  j["over_rejects"] = c.over_rejects;
+  j["over_reject_rate"] = calib::rate(c.over_rejects, c.good);
+  j["escalation_rate"] = calib::rate(c.escalated, c.images);
+  j["review_rate"] = calib::rate(reviews, c.images);
+  j["latency_ms"] = {{"mean", mean_r}, {"p50", percentile(tr.routed_ms, 50)}, {"p99", percentile(tr.routed_ms, 99)},
+                     {"max", percentile(tr.routed_ms, 100)}};
+  j["fine_all_latency_ms"] = {{"mean", mean_a}, {"p50", percentile(tr.fine_all_ms, 50)},
+                              {"p99", percentile(tr.fine_all_ms, 99)}, {"max", percentile(tr.fine_all_ms, 100)}};
+  j["relative_cost"] = mean_a > 0 ? mean_r / mean_a : 0;
+  j["token_ratio"] = tok_a > 0 ? tok_r / tok_a : 0;
+  j["coarse_accuracy"] = calib::rate(cc.correct, cc.images);
+  j["fine_accuracy"] = calib::rate(cf.correct, cf.images);
+  j["fine_all_accuracy"] = calib::rate(ca.correct, ca.images);
+  j["passes"] = {{"coarse_only", summary(cc, confidence)}, {"fine", summary(cf, confidence)},
+                 {"fine_all", summary(ca, confidence)}};
+  j["router_parity"] = {{"agree", parity}, {"images", t.size()}};
+  json classes = json::object();
+  const size_t k = static_cast<size_t>(t.ncls);
+  for (size_t r = 0; r < k; ++r) {
+    uint64_t tp = c.confusion[r * k + r], row = 0, col = 0;
+    for (size_t q = 0; q < k; ++q) row += c.confusion[r * k + q], col += c.confusion[q * k + r];
+    classes[t.class_names[r]] = {{"n", row}, {"precision", calib::rate(tp, col)}, {"recall", calib::rate(tp, row)},
+                                 {"escapes", c.class_escapes[r]}};
+  }
+  j["classes"] = classes;
+  json conf = json::array();
+  for (size_t r = 0; r < k; ++r) conf.push_back(std::vector<uint64_t>(c.confusion.begin() + r * k, c.confusion.begin() + (r + 1) * k));
+  j["confusion"] = conf;
+  j["class_names"] = t.class_names;
+
+  // Escape bound and escalation rate as router.coarse_good_threshold varies (other thresholds kept).
+  Series s_bound{"escape bound", {}, {}, "#c0392b"}, s_esc{"escalation rate", {}, {}, "#2e86c1"};
+  json curve = json::array();
+  for (double g : calib::default_coarse_grid()) {
+    if (g > 1) continue;
+    rt::RouterThresholds tg = th;
+    tg.coarse_good = g;
+    const calib::RoutedCounts cg = calib::count_routed(t, tg);
+    const double b = clopper_pearson_upper(cg.escapes, cg.defective, confidence), e = calib::rate(cg.escalated, cg.images);
+    curve.push_back({{"coarse_good", g}, {"escapes", cg.escapes}, {"escape_bound", b}, {"escalation_rate", e}});
+    s_bound.x.push_back(1 - g), s_bound.y.push_back(b);
+    s_esc.x.push_back(1 - g), s_esc.y.push_back(e);
+  }
+  j["threshold_curve"] = curve;
+
+  if (!plots.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(plots, ec);
+    std::vector<Marker> now;
+    if (th.coarse_good <= 1) now.push_back({1 - th.coarse_good, "model"});
+    const std::string title = model.name + " on " + std::filesystem::path(a.get("--data")).filename().string();
+    Series lat_r{"routed", {}, tr.routed_ms, "#2e86c1"}, lat_a{"fine-all", {}, tr.fine_all_ms, "#c0392b"};
+    if (!write_text(plots + "/confusion.svg", svg_confusion("confusion (routed): " + title, t.class_names, c.confusion), error) ||
+        !write_text(plots + "/router_curve.svg",
+                    svg_lines("escape bound (" + std::to_string(confidence).substr(0, 4) + ") and escalation vs coarse good threshold: " + title,
+                              "1 - router.coarse_good_threshold", "rate", {s_bound, s_esc}, true, true, now),
+                    error) ||
+        !write_text(plots + "/latency.svg",
+                    svg_histogram("latency per image: " + title, "ms", {lat_r, lat_a}, 60,
+                                  {{percentile(tr.routed_ms, 50), "p50"}, {percentile(tr.routed_ms, 99), "p99"}}),
+                    error)) {
+      std::fprintf(stderr, "triage eval: %s\n", error.c_str());
+      return 1;
+    }
+    j["plots"] = plots;
+  }
+
+  if (a.has("--json")) {
+    std::printf("%s\n", dump(j).c_str());
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+  std::printf("model        %s (%s, %s, %u threads), router %s: coarse_good %.9g fine_good %.9g coarse_defect %.9g review %.9g\n",
+              printable(model.name).c_str(), model.dtype.c_str(), model.isa.c_str(), model.threads,
+              model.calibrated ? "calibrated" : "UNCALIBRATED", th.coarse_good, th.fine_good, th.coarse_defect, th.review);
+  std::printf("data         %s: %llu images (%llu good, %llu defective)\n", printable(a.get("--data")).c_str(),
+              static_cast<unsigned long long>(c.images), static_cast<unsigned long long>(c.good),
+              static_cast<unsigned long long>(c.defective));
+  std::printf("accuracy     %s routed | coarse only %s | fine (K=%u) %s | fine-all %s\n", pct(j["accuracy"]).c_str(),
+              pct(j["coarse_accuracy"]).c_str(), model.topk, pct(j["fine_accuracy"]).c_str(), pct(j["fine_all_accuracy"]).c_str());
+  std::printf("escapes      %llu / %llu defective (%s); upper bound %s at confidence %g\n",
+              static_cast<unsigned long long>(c.escapes), static_cast<unsigned long long>(c.defective),
+              pct(calib::rate(c.escapes, c.defective)).c_str(), pct(bound).c_str(), confidence);
+  std::printf("over-reject  %llu / %llu good (%s)\n", static_cast<unsigned long long>(c.over_rejects),
+              static_cast<unsigned long long>(c.good), pct(calib::rate(c.over_rejects, c.good)).c_str());
+  std::printf("routing      escalated %s (good %s, defective %s), review %s, engine vs router rule: %zu/%zu agree\n",
+              pct(j["escalation_rate"]).c_str(), pct(calib::rate(c.escalated_good, c.good)).c_str(),
+              pct(calib::rate(c.escalated_defective, c.defective)).c_str(), pct(j["review_rate"]).c_str(), parity, t.size());
+  std::printf("latency      routed mean %.3f p50 %.3f p99 %.3f max %.3f ms | fine-all mean %.3f p50 %.3f p99 %.3f ms\n", mean_r,
+              percentile(tr.routed_ms, 50), percentile(tr.routed_ms, 99), percentile(tr.routed_ms, 100), mean_a,
+              percentile(tr.fine_all_ms, 50), percentile(tr.fine_all_ms, 99));
+  std::printf("cost         routed / fine-all: time %.3f, tokens %.3f (%.1f vs %.1f per image)\n", j["relative_cost"].get<double>(),
+              j["token_ratio"].get<double>(), t.size() ? tok_r / static_cast<double>(t.size()) : 0,
+              t.size() ? tok_a / static_cast<double>(t.size()) : 0);
+  std::printf("per class    %-18s %6s %9s %9s %7s\n", "", "n", "precision", "recall", "escapes");
+  for (size_t r = 0; r < k; ++r) {
+    const json& cl = classes[t.class_names[r]];
+    std::printf("             %-18s %6llu %9s %9s %7llu\n", printable(t.class_names[r]).c_str(),
+                static_cast<unsigned long long>(cl["n"].get<uint64_t>()), pct(cl["precision"]).c_str(),
+                pct(cl["recall"]).c_str(), static_cast<unsigned long long>(c.class_escapes[r]));
+  }
+  std::printf("confusion    rows = true class, columns = decided (%s)\n", "same order");
+  for (size_t r = 0; r < k; ++r) {
+    std::printf("  %-18s", printable(t.class_names[r]).c_str());
+    for (size_t q = 0; q < k; ++q) std::printf(" %6llu", static_cast<unsigned long long>(c.confusion[r * k + q]));
+    std::printf("\n");
+  }
+  if (!plots.empty()) std::printf("plots        %s/{confusion,router_curve,latency}.svg\n", printable(plots).c_str());
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+}  // namespace triage::cli
