@@ -22,6 +22,14 @@ static inline int32_t load_quad(const int8_t* p) {
   return v;
 }
 
+// The last n < 4 bytes of a row, zero-padded, as a quad. A byte loop, not a memcpy call: a call
+// would force the accumulator arrays into memory for the whole tile.
+static inline int32_t load_quad_tail(const int8_t* p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; ++i) v |= uint32_t(uint8_t(p[i])) << (8 * i);
+  return int32_t(v);
+}
+
 template <int MR>
 static inline void quad(const int8_t* wq, const int32_t* xq, __m256i (*acc)[2]) {
   const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(wq));
@@ -65,11 +73,8 @@ static void tile(const int8_t* panel, int k, const int8_t* x, int64_t ldx, const
   }
   if (kq < k) {  // K tail: zero-padded quad (the packed weights are zero there too)
     int32_t xq[MR];
-    for (int i = 0; i < MR; ++i) {
-      int8_t t[4] = {};
-      std::memcpy(t, x + i * ldx + kq, size_t(k - kq));
-      xq[i] = load_quad(t);
-    }
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) xq[i] = load_quad_tail(x + i * ldx + kq, k - kq);
     quad<MR>(panel + size_t(kq) * kNR, xq, acc);
   }
   const bool full0 = nv >= 8, full1 = nv >= 16;
