@@ -9,8 +9,26 @@
 #include <cstdlib>
 #include <new>
 
+namespace {
+std::atomic<bool> g_on{false};
+std::atomic<uint64_t> g_count{0};
+inline void note() {
+  if (g_on.load(std::memory_order_relaxed)) g_count.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+namespace triage::test {
+void alloc_counting(bool on) {
+  if (on) g_count.store(0);
+  g_on.store(on);
+}
+uint64_t alloc_count() { return g_count.load(); }
+}  // namespace triage::test
+
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+// From <sanitizer/allocator_interface.h> (not shipped with every compiler's packages).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, size_t),
+                                                         void (*free_hook)(const volatile void*));
 
 namespace {
 void on_malloc(const volatile void*, size_t) { note(); }
@@ -27,22 +45,6 @@ void* __libc_realloc(void*, size_t);
 void* __libc_memalign(size_t, size_t);
 void __libc_free(void*);
 }
-
-namespace {
-std::atomic<bool> g_on{false};
-std::atomic<uint64_t> g_count{0};
-inline void note() {
-  if (g_on.load(std::memory_order_relaxed)) g_count.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-namespace triage::test {
-void alloc_counting(bool on) {
-  if (on) g_count.store(0);
-  g_on.store(on);
-}
-uint64_t alloc_count() { return g_count.load(); }
-}  // namespace triage::test
 
 extern "C" {
 void* malloc(size_t n) {
