@@ -581,11 +581,15 @@ def prepare_model(name: str, a, work: str) -> dict:
         if os.path.exists(built) and inspect_trw(a.triage, built).get("source.sha256") == src_sha:
             trw[dtype] = built
             continue
-        out = os.path.join(snap, f"{name}.{dtype}.trw")
+        router = os.path.join(mdir, "router.json")  # calibrated thresholds, applied by convert only if they match
+        rtag = sha256_file(router)[:8] if os.path.exists(router) else "uncal"
+        out = os.path.join(snap, f"{name}.{dtype}.router-{rtag}.trw")
         if not os.path.exists(out):
             log(f"{name}: {built} is missing or from another checkpoint: converting the snapshot ({dtype})")
-            r = subprocess.run([a.triage, "convert", os.path.join(snap, "model.safetensors"), "-o", out,
-                                "--dtype", dtype, "--quiet"], capture_output=True, text=True, cwd=ROOT)
+            cmd = [a.triage, "convert", os.path.join(snap, "model.safetensors"), "-o", out, "--dtype", dtype, "--quiet"]
+            if os.path.exists(router):
+                cmd += ["--router", router]
+            r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             if r.returncode != 0:
                 die(f"triage convert failed: {r.stderr.strip()}")
         trw[dtype] = out
@@ -1047,7 +1051,9 @@ def markdown(run: dict, a, cmdline: str, json_rel: str, png_rel: str) -> str:
              + (" (NOT a quiet machine: absolute numbers are inflated and noisy; the ratios are the"
                 " useful part, engines alternate in rounds)" if max(s['loadavg'][0], f['loadavg'][0]) >= 1.5
                 or s['train_processes'] or f['train_processes'] else " (quiet)") + ".")
-    L.append(f"- Versions: triage {run['triage_version']}, onnxruntime {v.get('onnxruntime')}, openvino {v.get('openvino')}, "
+    tb = run.get("triage_binary", {})
+    L.append(f"- Versions: triage {run['triage_version']} (binary sha256 {tb.get('sha256', '?')[:12]}, built from the shared working tree, HEAD "
+             f"{tb.get('git_head', '?')}), onnxruntime {v.get('onnxruntime')}, openvino {v.get('openvino')}, "
              f"nncf {v.get('nncf')}, torch {v.get('torch')}, numpy {v.get('numpy')}.")
     L.append(f"- Settings: threads {a.threads} (ORT intra_op = N, inter_op = 1, sequential; OpenVINO "
              "INFERENCE_NUM_THREADS = N, 1 stream, latency hint; torch.set_num_threads(N), interop 1; triage "
@@ -1224,12 +1230,22 @@ def main(argv=None) -> int:
     os.makedirs(out_dir, exist_ok=True)
     os.makedirs(a.work, exist_ok=True)
     check_peers(a.engines, a)
+    # a private copy of the binary: other people rebuild build/triage while a run goes on
+    tsha = sha256_file(a.triage)
+    tcopy = os.path.join(a.work, "bin", f"triage-{tsha[:12]}")
+    if not os.path.exists(tcopy):
+        os.makedirs(os.path.dirname(tcopy), exist_ok=True)
+        shutil.copy2(a.triage, tcopy + ".tmp")
+        os.replace(tcopy + ".tmp", tcopy)
+    a.triage_source, a.triage = a.triage, tcopy
     cmdline = "python " + os.path.relpath(os.path.abspath(__file__), ROOT) + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
 
     run = run_all(a)
     run["date"] = a.date
     run["versions"] = versions()
     run["triage_version"] = sh([a.triage, "--version"]).strip().replace("triage ", "")
+    run["triage_binary"] = {"source": os.path.relpath(a.triage_source, ROOT), "sha256": tsha,
+                            "git_head": sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()}
     run["targets"] = targets(run["rows"])
     run["settings"] = {k: getattr(a, k) for k in ("models", "engines", "passes", "threads", "batch", "rounds",
                                                    "seconds", "warmup_seconds", "max_images", "quick")}
