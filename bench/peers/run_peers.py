@@ -937,7 +937,9 @@ def run_all(a) -> dict:
                         order = order[::-1]
                     for e in order:
                         if r == 0:  # warm-up round: compile / first-touch everything, estimate the call time
-                            iters, warmup = min(3, period), 1
+                            iters, warmup = min(2 if a.quick else 3, period), 1
+                        elif a.quick:  # self-check: a handful of calls (partial cycles: the mix is approximate)
+                            iters, warmup = min(period, 6), 1
                         else:
                             t = est[(p, b, e)]
                             iters = iters_for(t, period, a.seconds, a.max_images, b)
@@ -1187,7 +1189,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds (after one untimed warm-up round)")
     ap.add_argument("--seconds", type=float, default=1.0, help="target timed seconds per engine, setting and round")
     ap.add_argument("--warmup-seconds", type=float, default=0.2, help="warm-up inside each round")
-    ap.add_argument("--max-images", type=int, default=4000, help="cap on images per engine, setting and round")
+    ap.add_argument("--max-images", type=int, default=1000, help="cap on images per engine, setting and round")
     ap.add_argument("--quick", action="store_true", help="self-check: 2 threads, 1 round, a handful of iterations; writes under out/peers/quick, leaves bench/RESULTS.md alone")
     ap.add_argument("--triage", default=os.path.join(ROOT, "build", "triage"))
     ap.add_argument("--build", default="build", help="build folder holding models/<name>.<dtype>.trw")
@@ -1263,8 +1265,10 @@ def main(argv=None) -> int:
     tag = a.date
     jpath = os.path.join(out_dir, f"results-{tag}.json")
     ppath = os.path.join(out_dir, f"latency-{tag}.png")
+    for r in run["rows"]:
+        r["latency_ms"] = [round(x, 4) for x in r["latency_ms"]]
     with open(jpath, "w") as f:
-        json.dump(run, f, indent=1, default=float)
+        json.dump(run, f, separators=(",", ":"), default=float)
     if not a.no_plot:
         plot(run, ppath)
     md = markdown(run, a, cmdline, jpath, ppath)
