@@ -1,0 +1,123 @@
+"""Router calibration data (for `triage calibrate` / `triage eval`), generated offline, never committed.
+
+  python3 tools/train/make_calibration_data.py adc [--out DIR] [--n 6400] [--seed 401] [--workers 1]
+  python3 tools/train/make_calibration_data.py awc [--out DIR]
+
+adc: a held-out SEM calibration set from the generator (synth_sem.py), target domain (the tool the
+  shipped adc-sem model is fine-tuned for), seed 401: no training, validation or test stream uses it
+  (train 101/102/201/202, test 301/302). The class mix is fixed, not sampled: every block of 8 images
+  is 2 good + one of each of the 6 defect classes (25% good, 75% defective), because the escape bound
+  needs many defective images while the over-reject and escalation rates need some good ones. Images
+  alternate 16-bit (even index) and 8-bit (odd) PNG, like models/adc-sem/samples. Writes DIR/*.png and
+  DIR/labels.csv (path,label,hard). Resumable: existing PNGs are kept (an image depends only on
+  (seed, index, label)); labels.csv is written last, atomically.
+adc default DIR: tools/train/runs/calib/adc-sem (git-ignored).
+
+awc: labels.csv over the validation lots of /work/shared/data/wm811k (data_wm811k.split_by_lot, the
+  split training used, seed 0), paths relative to the CSV. These lots were never trained on, but the
+  validation split is what training was monitored on, and the models/awc-wm811k/samples come from it.
+awc default DIR: tools/train/runs/calib/awc-wm811k.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import png  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BLOCK = ["good", "good", "particle", "bridge", "open", "scratch", "residue", "missing_contact"]
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def adc_name(seed: int, i: int) -> str:
+    return f"cal{seed}_{i:05d}_{'u16' if i % 2 == 0 else 'u8'}.png"
+
+
+def adc_render(args):
+    """Renders image i (if its PNG is not there yet); returns (name, label, hard)."""
+    import synth_sem as G
+    seed, i, out = args
+    label = BLOCK[i % len(BLOCK)]
+    name = adc_name(seed, i)
+    path = os.path.join(out, name)
+    img16, meta = G._render_one(seed, i, label, "target")  # noqa: SLF001 (the generator's per-image entry)
+    if not os.path.exists(path):
+        img = img16 if i % 2 == 0 else G.to_u8(img16)
+        tmp = path + ".tmp"
+        png.write(tmp, img)
+        os.replace(tmp, path)
+    return name, label, int(meta["hard"])
+
+
+def adc(out: str, n: int, seed: int, workers: int) -> None:
+    if seed in (101, 102, 201, 202, 301, 302):
+        sys.exit(f"seed {seed} is a training/test stream; calibration needs a held-out seed")
+    os.makedirs(out, exist_ok=True)
+    jobs = [(seed, i, out) for i in range(n)]
+    t0 = time.time()
+    rows = []
+    if workers > 1:
+        from multiprocessing import Pool
+        with Pool(workers) as pool:
+            it = pool.imap(adc_render, jobs, chunksize=16)
+            for k, r in enumerate(it):
+                rows.append(r)
+                if (k + 1) % 200 == 0:
+                    print(f"{k + 1}/{n} ({(k + 1) / (time.time() - t0):.1f} img/s)", flush=True)
+    else:
+        for k, job in enumerate(jobs):
+            rows.append(adc_render(job))
+            if (k + 1) % 200 == 0:
+                print(f"{k + 1}/{n} ({(k + 1) / (time.time() - t0):.1f} img/s)", flush=True)
+    text = "path,label,hard\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows)
+    write_text_atomic(os.path.join(out, "labels.csv"), text)
+    good = sum(r[1] == "good" for r in rows)
+    print(f"{n} images ({good} good, {n - good} defective) in {time.time() - t0:.0f}s -> {out}/labels.csv")
+
+
+def awc(out: str) -> None:
+    import data_wm811k as W
+    rows = W.load_index()
+    _, val = W.split_by_lot(rows, 0.2, seed=0)
+    val = sorted(val, key=lambda r: r["path"])
+    os.makedirs(out, exist_ok=True)
+    lines = ["path,label,lot"]
+    for r in val:
+        rel = os.path.relpath(os.path.join(W.DATA_DIR, r["path"]), out)
+        if "," in rel or '"' in rel:
+            sys.exit(f"unexpected character in path {rel!r}")
+        lines.append(f"{rel},{r['label']},{r['lot']}")
+    write_text_atomic(os.path.join(out, "labels.csv"), "\n".join(lines) + "\n")
+    bad = sum(r["label"] != W.GOOD for r in val)
+    print(f"{len(val)} validation maps ({bad} defective, {len(val) - bad} none) from "
+          f"{len({r['lot'] for r in val})} lots -> {out}/labels.csv")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("which", choices=["adc", "awc"])
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--n", type=int, default=6400, help="adc: images (multiple of 8 keeps the mix exact)")
+    ap.add_argument("--seed", type=int, default=401)
+    ap.add_argument("--workers", type=int, default=1)
+    a = ap.parse_args()
+    if a.which == "adc":
+        adc(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-sem"), a.n, a.seed, a.workers)
+    else:
+        awc(a.out or os.path.join(ROOT, "tools/train/runs/calib/awc-wm811k"))
+
+
+if __name__ == "__main__":
+    main()
