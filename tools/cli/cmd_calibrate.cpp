@@ -177,6 +177,12 @@ int cmd_calibrate(int argc, char** argv) {
     }
     threads = static_cast<uint32_t>(d);
   }
+  double coarse_defect = 0, review = 0;  // kept from the model unless given
+  if ((a.has("--coarse-defect") && !parse_double(a.get("--coarse-defect"), 0, 2, false, coarse_defect)) ||
+      (a.has("--review") && !parse_double(a.get("--review"), 0, 2, false, review))) {
+    std::fprintf(stderr, "triage calibrate: --coarse-defect and --review must be in [0, 2]\n");
+    return 2;
+  }
   const std::string model_path = a.positional[0], out_path = a.get("--output"), json_path = a.get("--router-json");
   // Refuse to overwrite inputs before spending minutes on the data.
   if (trw::same_file(out_path, model_path) || (!json_path.empty() && (trw::same_file(json_path, model_path) ||
@@ -206,13 +212,8 @@ int cmd_calibrate(int argc, char** argv) {
     std::fprintf(stderr, "triage calibrate: %s\n", error.c_str());
     return 1;
   }
-  lo.coarse_defect = model.coarse_defect;
-  lo.review = model.review;
-  if ((a.has("--coarse-defect") && !parse_double(a.get("--coarse-defect"), 0, 2, false, lo.coarse_defect)) ||
-      (a.has("--review") && !parse_double(a.get("--review"), 0, 2, false, lo.review))) {
-    std::fprintf(stderr, "triage calibrate: --coarse-defect and --review must be in [0, 2]\n");
-    return 2;
-  }
+  lo.coarse_defect = a.has("--coarse-defect") ? coarse_defect : model.coarse_defect;
+  lo.review = a.has("--review") ? review : model.review;
 
   const calib::LttResult r = calib::learn_then_test(table, lo);
   const std::vector<double> fine_grid = lo.fine_grid.empty() ? calib::default_fine_grid() : lo.fine_grid;
@@ -334,7 +335,7 @@ int cmd_calibrate(int argc, char** argv) {
               fine_grid.size(), coarse_grid.size(), r.alpha_test, conf_test, static_cast<unsigned long long>(r.class_min_n));
   std::printf("sample need  >= %llu defective images with 0 escapes for E at C (ln(1-C)/ln(1-E)); %llu for this search\n",
               static_cast<unsigned long long>(r.n_required), static_cast<unsigned long long>(r.n_required_search));
-  std::printf("chosen       coarse_good %.9g  fine_good %.9g  (coarse_defect %.9g, review %.9g kept)\n", r.chosen.th.coarse_good,
+  std::printf("chosen       coarse_good %.9g  fine_good %.9g  (coarse_defect %.9g, review %.9g)\n", r.chosen.th.coarse_good,
               r.chosen.th.fine_good, r.chosen.th.coarse_defect, r.chosen.th.review);
   std::printf("escapes      %llu / %llu defective (%s); upper bound %s at confidence %.5g (tested), %s at %g\n",
               static_cast<unsigned long long>(c.escapes), static_cast<unsigned long long>(c.defective),
