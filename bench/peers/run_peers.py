@@ -577,9 +577,18 @@ def prepare_model(name: str, a, work: str) -> dict:
         if override:
             trw[dtype] = os.path.abspath(override)
             continue
-        built = os.path.join(ROOT, a.build, "models", f"{name}.{dtype}.trw")
-        if os.path.exists(built) and inspect_trw(a.triage, built).get("source.sha256") == src_sha:
-            trw[dtype] = built
+        # the shipped model is <name>.trw (q8, router thresholds from models/<name>/router.json); then <name>.<dtype>.trw
+        cands = ([f"{name}.trw"] if dtype == "q8" else []) + [f"{name}.{dtype}.trw"]
+        found = None
+        for c in cands:
+            built = os.path.join(ROOT, a.build, "models", c)
+            if os.path.exists(built):
+                md_ = inspect_trw(a.triage, built)
+                if md_.get("source.sha256") == src_sha and md_.get("converter.dtype") == dtype:
+                    found = built
+                    break
+        if found:
+            trw[dtype] = found
             continue
         router = os.path.join(mdir, "router.json")  # calibrated thresholds, applied by convert only if they match
         rtag = sha256_file(router)[:8] if os.path.exists(router) else "uncal"
@@ -594,6 +603,8 @@ def prepare_model(name: str, a, work: str) -> dict:
                 die(f"triage convert failed: {r.stderr.strip()}")
         trw[dtype] = out
     meta = {d: inspect_trw(a.triage, p) for d, p in trw.items()}
+    trw_router = {d: {k: m_.get(f"router.{k}") for k in ("calibrated", "coarse_good_threshold", "coarse_defect_threshold",
+                                                         "fine_good_threshold")} for d, m_ in meta.items()}
     md = meta["q8"]
     labels_cls = md["labels"]
     good = labels_cls.index(md["good_label"])
@@ -641,7 +652,7 @@ def prepare_model(name: str, a, work: str) -> dict:
             f.write("".join(paths[i] + "\n" for i in cyc))
         lists[cname] = lp
 
-    prep = {"name": name, "snapshot_dir": snap, "source_sha256": src_sha, "trw": trw,
+    prep = {"name": name, "snapshot_dir": snap, "source_sha256": src_sha, "trw": trw, "trw_router": trw_router,
             "trw_sha256": {d: sha256_file(p) for d, p in trw.items()}, "config": cfg,
             "labels": labels, "label_idx": [labels_cls.index(l) for l in labels], "classes": labels_cls,
             "paths": paths, "good": good, "thresholds": th, "inputs_npz": inputs_npz,
@@ -972,10 +983,12 @@ def run_all(a) -> dict:
                 cname = "mix" if p == "routed" else "plain"
                 cycle = prep["cycles"][cname]
                 lab = prep["label_idx"]
-                correct = sum(1 for i in cycle if d["decided"].get(str(i)) == lab[i])
+                covered = [i for i in cycle if str(i) in d["decided"]]  # all of them unless --quick
+                correct = sum(1 for i in covered if d["decided"][str(i)] == lab[i])
                 row = {"model": name, "threads": threads, "batch": b, "pass": p, "engine": e,
                        **summarise(d["lat"], d["images"]),
-                       "accuracy": correct / len(cycle), "escalation_rate": d["escalated"] / d["images"],
+                       "accuracy": correct / max(len(covered), 1), "coverage": len(covered) / len(cycle),
+                       "escalation_rate": d["escalated"] / d["images"],
                        "inconsistent": d["inconsistent"], "decided": d["decided"], "latency_ms": d["lat"],
                        "rounds": d["rounds"], "cycle": cname}
                 if d.get("isa"):
@@ -992,7 +1005,8 @@ def run_all(a) -> dict:
         prep = preps[r["model"]]
         cycle = prep["cycles"][r["cycle"]]
         if ref:
-            r["agree_torch"] = sum(1 for i in cycle if r["decided"].get(str(i)) == ref["decided"].get(str(i))) / len(cycle)
+            both = [i for i in cycle if str(i) in r["decided"] and str(i) in ref["decided"]]
+            r["agree_torch"] = sum(1 for i in both if r["decided"][str(i)] == ref["decided"][str(i)]) / max(len(both), 1)
         for t in ("triage-q8", "triage-f32"):
             tr = by.get(key + (t,))
             if tr:
@@ -1096,6 +1110,10 @@ def markdown(run: dict, a, cmdline: str, json_rel: str, png_rel: str) -> str:
                                                po[r["pass"]], r["threads"], r["batch"], eo[r["engine"]]))
     for r in rows:
         eng = f"**{r['engine']}**" if r["engine"] == "triage-q8" else r["engine"]
+        pr = run["preps"][r["model"]]
+        if (r["pass"] == "routed" and r["engine"] == "triage-f32"
+                and pr["trw_router"]["f32"] != pr["trw_router"]["q8"]):
+            eng += " (own router: uncalibrated)" if not pr["trw_router"]["f32"]["calibrated"] else " (own router)"
         L.append(f"| {r['model']} | {r['pass']} | {r['threads']} | {r['batch']} | {eng} | {fmt(r['median_ms'])} | "
                  f"{fmt(r['p90_ms'])} | {fmt(r['p99_ms'])} | {fmt(r['max_ms'])} | {fmt(r['images_per_s'], 1)} | "
                  f"{100 * r['accuracy']:.0f}% | {fmt(100 * r['agree_torch'], 0) + '%' if 'agree_torch' in r else '-'} | "
