@@ -129,8 +129,10 @@ typedef struct triage_model triage_model;
 /* Fills defaults: threads 1, isa AUTO, max_batch 1, force NONE, arena NULL. */
 void triage_options_init(triage_options* opts);
 
-/* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch and
- * force matter), without packing weights. The same number triage_model_info reports after open. */
+/* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch,
+ * force and the ISA matter; options.arena is ignored). The same number triage_model_info.arena_bytes
+ * reports after open. It validates and packs the model like an open (then frees it), so call it at
+ * initialisation, not per image. */
 triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts,
                                 size_t* out_bytes);
 
