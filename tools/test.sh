@@ -11,8 +11,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAGE_SANITIZE=ON 
   -DTRIAGE_CUDA=OFF -DTRIAGE_CONVERT_MODELS=ON >/dev/null
 san_targets=$(cmake --build build-asan --target help | awk '/^\.\.\. (test_format|test_convert|replay_)/{print $2}')
 cmake --build build-asan -j"$jobs" --target triage_cli $san_targets
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  { ctest --test-dir build-asan -j"$jobs" -L "format|convert|fuzz" --output-on-failure || true; } 2>&1 \
+# Exported: a prefix assignment cannot precede a { } group.
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+{ ctest --test-dir build-asan -j"$jobs" -L "format|convert|fuzz" --output-on-failure || true; } 2>&1 \
   | tee build-asan/ctest.log | tail -n 20
 echo "== summary =="
 echo "normal:     $(grep -E 'tests passed|tests failed' build/ctest.log | tail -n1)"
