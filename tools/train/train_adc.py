@@ -118,7 +118,7 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
         full, coarse = to_inputs(x16, rng, aug=True)
         for g in opt.param_groups:
             g["lr"] = lr * lr_frac(frac)
-        c, f = model(full, coarse)
+        c, f = model(full, coarse, K=args.k_train)
         sb = None
         if teacher is not None:
             with torch.no_grad():
@@ -177,6 +177,10 @@ def main():
     ap.add_argument("--val", type=int, default=250, help="validation images per domain per stage")
     ap.add_argument("--init", default=None, help="finetune: start from this checkpoint dir instead of "
                     "<runs>/student (e.g. models/adc-sem, to continue training)")
+    ap.add_argument("--k-train", type=int, default=None,
+                    help="regions the fine pass refines during training (default: the model's topk). "
+                    "Larger early on: while the CLS-attention ranking is still untrained, a small K "
+                    "rarely picks the defect's region and the fine pass gets no signal from it")
     ap.add_argument("--w-soft", type=float, default=1.0, help="student: weight of the teacher soft-label loss")
     ap.add_argument("--test-n", type=int, default=500, help="source-domain test images (test stage)")
     ap.add_argument("--test-tgt-n", type=int, default=None, help="target-domain test images (default: all)")
