@@ -1,9 +1,10 @@
 """Train model B `adc-sem` (cfvit, synthetic SEM defect review images) in three stages.
 
-  teacher   a larger cfvit (depth 12, same width) on the labelled source set
-  student   the compact cfvit (doc table: dim 192, depth 8), initialised from 8 of the teacher's
-            12 blocks, distilled from the teacher's soft labels on labelled + unlabelled source images
-            (unlabelled images get only the teacher's outputs)
+  teacher   a convolutional teacher (conv_teacher.py: the student's stem and patch projection, then
+            residual conv blocks at token resolution) on the labelled source set, at both resolutions
+  student   the compact cfvit (doc table: dim 192, depth 8), its stem and patch projection copied
+            from the teacher, distilled from the teacher's soft labels on labelled + unlabelled source
+            images (unlabelled images get only the teacher's outputs)
   finetune  the student on the labelled "target" set (a shifted generator: a new tool), coarse pass
             trained to agree with the fine pass
   test      final report on the held-out test sets (85% good / 15% defect)
@@ -32,13 +33,13 @@ from safetensors.torch import load_file  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth_sem as G  # noqa: E402
 from common import cf_loss, evaluate, metrics, param_groups, save_checkpoint  # noqa: E402
+from conv_teacher import ConvTeacher, transfer_tokenizer  # noqa: E402
 from model import CFViT, make_config  # noqa: E402
 
 ARCH = {"name": "cfvit", "in_chans": 1, "img_full": 224, "img_coarse": 112, "patch": 16,
         "stem_channels": [24, 48], "dim": 192, "heads": 3, "depth": 8, "mlp_ratio": 4,
         "reuse_hidden": 192, "topk": 12, "rank_layers": 4, "ln_eps": 1e-6, "bn_eps": 1e-5}
-TEACHER_ARCH = {**ARCH, "depth": 12}
-TEACHER_TO_STUDENT_BLOCKS = [0, 2, 3, 5, 6, 8, 9, 11]
+TEACHER = {"width": 256, "blocks": 2}
 INPUT = {"channels": 1, "max_value_u8": 255, "max_value_u16": 65535, "mean": 0.5, "std": 0.25}
 
 
@@ -74,7 +75,12 @@ def eval_set(model, x16, y, bs=64, fine_all=True):
     preds = {"coarse": [], "fine": [], "fine_all": []}
     for i in range(0, len(y), bs):
         full, coarse = to_inputs(x16[i:i + bs])
-        p = evaluate(model, full, coarse, None, bs=bs, fine_all=fine_all)
+        if isinstance(model, ConvTeacher):
+            with torch.no_grad():
+                c, f = model(full, coarse)
+            p = {"coarse": c.argmax(-1).numpy(), "fine": f.argmax(-1).numpy(), "fine_all": np.full(len(f), -1)}
+        else:
+            p = evaluate(model, full, coarse, None, bs=bs, fine_all=fine_all)
         for k in preds:
             preds[k].append(p[k])
     preds = {k: np.concatenate(v) for k, v in preds.items()}
@@ -121,9 +127,7 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
         c, f = model(full, coarse, K=args.k_train)
         sb = None
         if teacher is not None:
-            with torch.no_grad():
-                tco = teacher.coarse(coarse)
-                sb = F.softmax(teacher.fine(full, tco), -1)
+            sb = teacher.soft_target(full, coarse)
         loss = cf_loss(c, f, y, soft=sb, w_soft=w_soft, label_smoothing=0.05)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -137,19 +141,21 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
     return {"steps": step, "samples": step * args.bs, "seconds": time.time() - t0}
 
 
-def student_from_teacher(teacher: CFViT) -> CFViT:
+def student_from_teacher(teacher: ConvTeacher, x16) -> CFViT:
+    """A fresh student with the teacher's tokenizer; its stem BN statistics are then set on the
+    student's own inputs (coarse images and fine regions) and frozen."""
     s = CFViT(ARCH, num_classes=len(G.LABELS))
-    tsd = teacher.state_dict()
-    sd = {}
-    for k in s.state_dict():
-        if k.startswith("blocks."):
-            i = int(k.split(".")[1])
-            sd[k] = tsd[k.replace(f"blocks.{i}.", f"blocks.{TEACHER_TO_STUDENT_BLOCKS[i]}.", 1)]
-        else:
-            sd[k] = tsd[k]
-    s.load_state_dict(sd)
-    s.bn_frozen = True
+    transfer_tokenizer(teacher, s)
+    full, coarse = to_inputs(x16)
+    s.calibrate_bn(coarse, full)
     return s
+
+
+def load_teacher(d):
+    m = ConvTeacher(ARCH, len(G.LABELS), **TEACHER)
+    m.load_state_dict(load_file(os.path.join(d, "model.safetensors")), strict=False)
+    m.eval()
+    return m
 
 
 def load_model(d, arch):
@@ -209,19 +215,18 @@ def main():
     cfg = make_config("adc-sem", ARCH, G.LABELS, G.GOOD, INPUT)
     if args.stage == "teacher":
         x, y = load_set(args.data, "src_train")
-        m = CFViT(TEACHER_ARCH, num_classes=len(G.LABELS))
-        f, c = to_inputs(x[:128])
-        m.calibrate_bn(c, f)
+        m = ConvTeacher(ARCH, len(G.LABELS), **TEACHER)
         info = train(m, [(x, y)], args, rng, log=log)
         log(f"teacher trained: {info}")
         rep = {"train": info, "eval": stage_eval(m, "teacher"), "args": vars(args)}
-        save_checkpoint(m, make_config("adc-sem-teacher", TEACHER_ARCH, G.LABELS, G.GOOD, INPUT),
+        save_checkpoint(m, {"model_name": "adc-sem-teacher", "arch": {"name": "conv_teacher", **ARCH, **TEACHER},
+                            "labels": G.LABELS, "good_label": G.GOOD, "input": INPUT},
                         os.path.join(args.runs, "teacher"))
     elif args.stage == "student":
-        teacher = load_model(os.path.join(args.runs, "teacher"), TEACHER_ARCH)
+        teacher = load_teacher(os.path.join(args.runs, "teacher"))
         xl, yl = load_set(args.data, "src_train")
         xu, yu = load_set(args.data, "src_unlab")
-        m = student_from_teacher(teacher)
+        m = student_from_teacher(teacher, xl[:128])
         info = train(m, [(xl, yl), (xu, np.full(len(yu), -1))], args, rng, teacher=teacher,
                      w_soft=args.w_soft, log=log)
         log(f"student trained: {info}")
@@ -236,7 +241,8 @@ def main():
         save_checkpoint(m, cfg, os.path.join(args.runs, "finetune"))
         save_checkpoint(m, cfg, args.out)
     elif args.stage == "eval":
-        m = load_model(os.path.join(args.runs, args.name), TEACHER_ARCH if args.name == "teacher" else ARCH)
+        m = (load_teacher(os.path.join(args.runs, "teacher")) if args.name == "teacher"
+             else load_model(os.path.join(args.runs, args.name), ARCH))
         rep = {"eval": stage_eval(m, args.name)}
         args.stage = f"eval_{args.name}"
     else:  # test

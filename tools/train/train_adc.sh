@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 T="python3 tools/train/train_adc.py"
 th=${THREADS:-2}
 [ -f tools/train/runs/sem/test_src_y.npy ] || bash tools/train/gen_sem.sh
-$T teacher  --minutes "${TEACHER_MIN:-30}"  --lr 5e-4 --bs 32 --k-train 24 --threads "$th"
-$T student  --minutes "${STUDENT_MIN:-25}"  --lr 4e-4 --bs 32 --k-train 16 --w-soft 0.5 --threads "$th"
-$T finetune --minutes "${FINETUNE_MIN:-15}" --lr 2e-4 --bs 32 --threads "$th" --out models/adc-sem
+$T teacher  --minutes "${TEACHER_MIN:-14}"  --lr 1e-3 --bs 32 --threads "$th"
+$T student  --minutes "${STUDENT_MIN:-28}"  --lr 5e-4 --bs 32 --k-train 16 --w-soft 0.5 --threads "$th"
+$T finetune --minutes "${FINETUNE_MIN:-12}" --lr 2e-4 --bs 32 --threads "$th" --out models/adc-sem
 $T test --out models/adc-sem --threads "$th" --test-tgt-n 1000 --test-n 300
