@@ -274,13 +274,16 @@ if __name__ == "__main__":
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--domain", default="source", choices=list(DOMAINS))
     ap.add_argument("--defect-frac", type=float, default=None)
-    ap.add_argument("--out", required=True, help="prefix: writes <out>_x.npy, <out>_y.npy")
+    ap.add_argument("--out", required=True, help="prefix: writes <out>_x.npy, <out>_y.npy, <out>_loc.npy "
+                    "(defect centre row, col; NaN for good)")
     a = ap.parse_args()
     t = time.time()
-    x, y, _ = generate(a.n, a.seed, a.domain, a.defect_frac)
+    x, y, metas = generate(a.n, a.seed, a.domain, a.defect_frac)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     np.save(a.out + "_x.npy", x)
     np.save(a.out + "_y.npy", y)
+    np.save(a.out + "_loc.npy", np.array([m["loc"] if m["loc"] is not None else [np.nan, np.nan]
+                                          for m in metas], np.float32))
     dt = time.time() - t
     print(f"{a.n} images in {dt:.1f}s ({a.n/dt:.0f} img/s) -> {a.out}_x.npy; classes "
           f"{np.bincount(y, minlength=len(LABELS)).tolist()}")

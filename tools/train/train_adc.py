@@ -1,5 +1,9 @@
 """Train model B `adc-sem` (cfvit, synthetic SEM defect review images) in three stages.
 
+  crops     the teacher's first phase: its tokenizer and conv body learn on 64x64 crops at both
+            scales (a crop holding the defect -> its class, a crop of a good image -> good), using
+            the defect locations the generator recorded (sem_locs.py); crops are ~12x cheaper than
+            images and every one carries signal, where an image's defect is a few of 50k pixels
   teacher   a convolutional teacher (conv_teacher.py: the student's stem and patch projection, then
             residual conv blocks at token resolution) on the labelled source set, at both resolutions
   student   the compact cfvit (doc table: dim 192, depth 8), its stem and patch projection copied
@@ -141,6 +145,46 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
     return {"steps": step, "samples": step * args.bs, "seconds": time.time() - t0}
 
 
+def train_crops(model, x16, y, loc, args, rng, log):
+    """Crop phase: half the crops at full resolution (64x64 px), half at coarse scale (128x128 px
+    averaged 2x2 = what the coarse pass sees); a defect crop puts the defect centre at least 12 px
+    (full-res) inside the crop."""
+    good = np.flatnonzero(y == 0); bad = np.flatnonzero((y != 0) & np.isfinite(loc[:, 0]))
+    opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
+    model.train(); t0 = time.time(); step = 0; ema = None
+    m, s = np.float32(INPUT["mean"]), np.float32(INPUT["std"])
+    while (time.time() - t0) / (args.minutes * 60) < 1.0:
+        frac = (time.time() - t0) / (args.minutes * 60)
+        crops, labels = [], []
+        for j in range(args.bs):
+            scale = 1 + int(rng.random() < 0.5)
+            c = 64 * scale
+            if rng.random() < 0.5:
+                i = int(rng.choice(bad)); cy, cx = loc[i]
+                lo_y = int(np.clip(cy - c + 12 * scale, 0, 224 - c)); hi_y = int(np.clip(cy - 12 * scale, 0, 224 - c))
+                lo_x = int(np.clip(cx - c + 12 * scale, 0, 224 - c)); hi_x = int(np.clip(cx - 12 * scale, 0, 224 - c))
+                oy = int(rng.integers(min(lo_y, hi_y), max(lo_y, hi_y) + 1))
+                ox = int(rng.integers(min(lo_x, hi_x), max(lo_x, hi_x) + 1))
+            else:
+                i = int(rng.choice(good)); oy, ox = rng.integers(0, 224 - c + 1, 2)
+            t = torch.from_numpy(np.asarray(x16[i, oy:oy + c, ox:ox + c], np.float32))
+            t = torch.round(t / 257.0) / 255.0 if rng.random() < 0.5 else t / 65535.0
+            if scale == 2:
+                t = F.avg_pool2d(t[None, None], 2)[0, 0]
+            t = torch.rot90(t, int(rng.integers(0, 4)), (0, 1))
+            crops.append(t.flip(1) if rng.random() < 0.5 else t); labels.append(int(y[i]))
+        xb = (torch.stack(crops)[:, None] - m) / s
+        for g in opt.param_groups:
+            g["lr"] = args.lr * lr_frac(frac)
+        loss = F.cross_entropy(model.logits(xb), torch.tensor(labels), label_smoothing=0.05)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); step += 1
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 50 == 0:
+            log(f"  crops step {step} frac {frac:.3f} loss {ema:.4f} {args.bs * step / (time.time() - t0):.0f} crops/s")
+    model.eval()
+    return {"steps": step, "samples": step * args.bs, "seconds": time.time() - t0}
+
+
 def student_from_teacher(teacher: ConvTeacher, x16) -> CFViT:
     """A fresh student with the teacher's tokenizer; its stem BN statistics are then set on the
     student's own inputs (coarse images and fine regions) and frozen."""
@@ -151,7 +195,7 @@ def student_from_teacher(teacher: ConvTeacher, x16) -> CFViT:
     return s
 
 
-def load_teacher(d):
+def load_teacher(d):  # noqa: E302
     m = ConvTeacher(ARCH, len(G.LABELS), **TEACHER)
     m.load_state_dict(load_file(os.path.join(d, "model.safetensors")), strict=False)
     m.eval()
@@ -168,7 +212,7 @@ def load_model(d, arch):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("stage", choices=["teacher", "student", "finetune", "test", "eval"])
+    ap.add_argument("stage", choices=["crops", "teacher", "student", "finetune", "test", "eval"])
     ap.add_argument("--name", default="teacher", help="eval: which stage checkpoint (teacher|student|finetune)")
     ap.add_argument("--data", default="tools/train/runs/sem")
     ap.add_argument("--runs", default="tools/train/runs/adc")
@@ -213,9 +257,19 @@ def main():
 
     t0 = time.time()
     cfg = make_config("adc-sem", ARCH, G.LABELS, G.GOOD, INPUT)
-    if args.stage == "teacher":
+    if args.stage == "crops":
         x, y = load_set(args.data, "src_train")
+        loc = np.load(os.path.join(args.data, "src_train_loc.npy"))
         m = ConvTeacher(ARCH, len(G.LABELS), **TEACHER)
+        info = train_crops(m, x, y, loc, args, rng, log)
+        log(f"crops trained: {info}")
+        rep = {"train": info, "eval": stage_eval(m, "crops"), "args": vars(args)}
+        save_checkpoint(m, {"model_name": "adc-sem-teacher-crops", "arch": {"name": "conv_teacher", **ARCH, **TEACHER}},
+                        os.path.join(args.runs, "crops"))
+    elif args.stage == "teacher":
+        x, y = load_set(args.data, "src_train")
+        m = (load_teacher(os.path.join(args.runs, "crops")) if os.path.exists(os.path.join(args.runs, "crops"))
+             else ConvTeacher(ARCH, len(G.LABELS), **TEACHER))
         info = train(m, [(x, y)], args, rng, log=log)
         log(f"teacher trained: {info}")
         rep = {"train": info, "eval": stage_eval(m, "teacher"), "args": vars(args)}

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/../.."
 T="python3 tools/train/train_adc.py"
 th=${THREADS:-2}
 [ -f tools/train/runs/sem/test_src_y.npy ] || bash tools/train/gen_sem.sh
-$T teacher  --minutes "${TEACHER_MIN:-14}"  --lr 1e-3 --bs 32 --threads "$th"
-$T student  --minutes "${STUDENT_MIN:-28}"  --lr 5e-4 --bs 32 --k-train 16 --w-soft 0.5 --threads "$th"
-$T finetune --minutes "${FINETUNE_MIN:-12}" --lr 2e-4 --bs 32 --threads "$th" --out models/adc-sem
+[ -f tools/train/runs/sem/src_train_loc.npy ] || python3 tools/train/sem_locs.py tools/train/runs/sem/src_train \
+    --n 5000 --seed 101 --domain source --defect-frac 0.6   # sets generated before the generator saved them
+$T crops    --minutes "${CROPS_MIN:-7}"     --lr 1e-3 --bs 64 --threads "$th"
+$T teacher  --minutes "${TEACHER_MIN:-7}"   --lr 5e-4 --bs 32 --threads "$th"
+$T student  --minutes "${STUDENT_MIN:-20}"  --lr 5e-4 --bs 32 --k-train 16 --w-soft 0.5 --threads "$th"
+$T finetune --minutes "${FINETUNE_MIN:-10}" --lr 2e-4 --bs 32 --threads "$th" --out models/adc-sem
 $T test --out models/adc-sem --threads "$th" --test-tgt-n 1000 --test-n 300
