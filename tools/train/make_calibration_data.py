@@ -13,6 +13,11 @@ adc: a held-out SEM calibration set from the generator (synth_sem.py), target do
   (seed, index, label)); labels.csv is written last, atomically.
 adc default DIR: tools/train/runs/calib/adc-sem (git-ignored).
 
+adc-test: the first --n (default 1000) images of the held-out test stream test_tgt (seed 301, target
+  domain, 85% good / 15% defective: the mix the router targets are stated for) as PNGs (16-bit even,
+  8-bit odd) + labels.csv, from tools/train/runs/sem/test_tgt_*.npy; for `triage eval`, never for
+  calibration. Default DIR: tools/train/runs/calib/adc-sem-test.
+
 awc: labels.csv over the validation lots of /work/shared/data/wm811k (data_wm811k.split_by_lot, the
   split training used, seed 0), paths relative to the CSV. These lots were never trained on, but the
   validation split is what training was monitored on, and the models/awc-wm811k/samples come from it.
@@ -87,6 +92,25 @@ def adc(out: str, n: int, seed: int, workers: int) -> None:
     print(f"{n} images ({good} good, {n - good} defective) in {time.time() - t0:.0f}s -> {out}/labels.csv")
 
 
+def adc_test(out: str, n: int) -> None:
+    import numpy as np
+    import synth_sem as G
+    data = os.path.join(ROOT, "tools", "train", "runs", "sem")
+    x = np.load(os.path.join(data, "test_tgt_x.npy"), mmap_mode="r")[:n]
+    y = np.load(os.path.join(data, "test_tgt_y.npy"))[:n]
+    os.makedirs(out, exist_ok=True)
+    rows = []
+    for i in range(len(y)):
+        name = f"test301_{i:05d}_{'u16' if i % 2 == 0 else 'u8'}.png"
+        img = np.asarray(x[i]) if i % 2 == 0 else G.to_u8(np.asarray(x[i]))
+        tmp = os.path.join(out, name + ".tmp")
+        png.write(tmp, img)
+        os.replace(tmp, os.path.join(out, name))
+        rows.append(f"{name},{G.LABELS[int(y[i])]}\n")
+    write_text_atomic(os.path.join(out, "labels.csv"), "path,label\n" + "".join(rows))
+    print(f"{len(y)} images ({int((y == 0).sum())} good) -> {out}/labels.csv")
+
+
 def awc(out: str) -> None:
     import data_wm811k as W
     rows = W.load_index()
@@ -107,14 +131,17 @@ def awc(out: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["adc", "awc"])
+    ap.add_argument("which", choices=["adc", "adc-test", "awc"])
     ap.add_argument("--out", default=None)
-    ap.add_argument("--n", type=int, default=6400, help="adc: images (multiple of 8 keeps the mix exact)")
+    ap.add_argument("--n", type=int, default=6400, help="adc: images (multiple of 8 keeps the mix exact); adc-test: "
+                    "images of the test stream (at most 2000)")
     ap.add_argument("--seed", type=int, default=401)
     ap.add_argument("--workers", type=int, default=1)
     a = ap.parse_args()
     if a.which == "adc":
         adc(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-sem"), a.n, a.seed, a.workers)
+    elif a.which == "adc-test":
+        adc_test(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-sem-test"), min(a.n, 2000))
     else:
         awc(a.out or os.path.join(ROOT, "tools/train/runs/calib/awc-wm811k"))
 
