@@ -12,5 +12,5 @@ th=${THREADS:-2}
 $T crops    --minutes "${CROPS_MIN:-7}"     --lr 1e-3 --bs 64 --threads "$th"
 $T teacher  --minutes "${TEACHER_MIN:-7}"   --lr 5e-4 --bs 32 --threads "$th"
 $T student  --minutes "${STUDENT_MIN:-20}"  --lr 5e-4 --bs 32 --k-train 16 --w-soft 0.5 --threads "$th"
-$T finetune --minutes "${FINETUNE_MIN:-10}" --lr 2e-4 --bs 32 --threads "$th" --out models/adc-sem
+$T finetune --minutes "${FINETUNE_MIN:-18}" --lr 4e-4 --bs 32 --k-train 16 --threads "$th" --out models/adc-sem
 $T test --out models/adc-sem --threads "$th" --test-tgt-n 1000 --test-n 300
