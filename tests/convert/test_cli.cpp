@@ -2,61 +2,30 @@
 // file and overwriting the input fail with a non-zero status and exactly one line on stderr.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdio>
-
+#include "tests/common/run_triage.h"
 #include "tests/convert/fixtures.h"
-
-#ifndef TRIAGE_CLI_PATH
-#error "TRIAGE_CLI_PATH must name the built triage binary"
-#endif
 
 namespace triage::test {
 namespace {
-
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs the triage binary with args (each single-quoted), capturing stdout and stderr separately.
-CliRun triage(const TempDir& dir, const std::vector<std::string>& args) {
-  std::string cmd = "'" TRIAGE_CLI_PATH "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  const std::string err_path = dir.path("stderr.txt");
-  cmd += " 2>'" + err_path + "'";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  auto e = read_bytes(err_path);
-  r.err.assign(e.begin(), e.end());
-  return r;
-}
 
 size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 
 TEST(Cli, ConvertThenInspect) {
   TempDir dir;
   const std::string ckpt = write_model(dir, tiny_cfvit(1));
-  CliRun c = triage(dir, {"convert", ckpt, "-o", dir.path("m.trw")});
+  CliResult c = run_triage({"convert", ckpt, "-o", dir.path("m.trw")});
   ASSERT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(c.err, "");
   EXPECT_NE(c.out.find("blocks.0.attn.qkv.weight"), std::string::npos) << c.out;
   EXPECT_NE(c.out.find("output      " + dir.path("m.trw")), std::string::npos) << c.out;
 
-  CliRun i = triage(dir, {"inspect", dir.path("m.trw")});
+  CliResult i = run_triage({"inspect", dir.path("m.trw")});
   ASSERT_EQ(i.status, 0) << i.err;
   EXPECT_NE(i.out.find("checksums   ok"), std::string::npos) << i.out;
   EXPECT_NE(i.out.find("router.coarse_good_threshold"), std::string::npos) << i.out;
   EXPECT_NE(i.out.find("stem.1.weight"), std::string::npos) << i.out;
 
-  CliRun j = triage(dir, {"inspect", dir.path("m.trw"), "--json"});
+  CliResult j = run_triage({"inspect", dir.path("m.trw"), "--json"});
   ASSERT_EQ(j.status, 0) << j.err;
   auto doc = nlohmann::json::parse(j.out);
   EXPECT_EQ(doc["valid"], true);
@@ -68,7 +37,7 @@ TEST(Cli, ConvertJsonReportAndDtypes) {
   TempDir dir;
   const std::string ckpt = write_model(dir, tiny_vit(2));
   for (const char* dt : {"f32", "f16", "bf16", "q8"}) {
-    CliRun c = triage(dir, {"convert", ckpt, "--dtype", dt, "-o", dir.path(std::string(dt) + ".trw"), "--json"});
+    CliResult c = run_triage({"convert", ckpt, "--dtype", dt, "-o", dir.path(std::string(dt) + ".trw"), "--json"});
     ASSERT_EQ(c.status, 0) << c.err;
     EXPECT_EQ(lines(c.out), 1u);
     auto doc = nlohmann::json::parse(c.out);
@@ -80,21 +49,21 @@ TEST(Cli, ConvertJsonReportAndDtypes) {
 TEST(Cli, InspectCorruptedFileFailsWithOneLine) {
   TempDir dir;
   const std::string ckpt = write_model(dir, tiny_vit(3));
-  ASSERT_EQ(triage(dir, {"convert", ckpt, "-o", dir.path("m.trw"), "--quiet"}).status, 0);
+  ASSERT_EQ(run_triage({"convert", ckpt, "-o", dir.path("m.trw"), "--quiet"}).status, 0);
   auto bytes = read_bytes(dir.path("m.trw"));
   bytes[bytes.size() / 2] ^= 0x40;  // one bit in the data section
   write_bytes(dir.path("bad.trw"), bytes);
-  CliRun i = triage(dir, {"inspect", dir.path("bad.trw")});
+  CliResult i = run_triage({"inspect", dir.path("bad.trw")});
   EXPECT_NE(i.status, 0);
   EXPECT_EQ(lines(i.err), 1u) << i.err;
   EXPECT_NE(i.err.find("invalid"), std::string::npos) << i.err;
   EXPECT_EQ(i.out, "");
   bytes.resize(100);
   write_bytes(dir.path("short.trw"), bytes);
-  i = triage(dir, {"inspect", dir.path("short.trw")});
+  i = run_triage({"inspect", dir.path("short.trw")});
   EXPECT_NE(i.status, 0);
   EXPECT_EQ(lines(i.err), 1u) << i.err;
-  i = triage(dir, {"inspect", dir.path("absent.trw")});
+  i = run_triage({"inspect", dir.path("absent.trw")});
   EXPECT_NE(i.status, 0);
   EXPECT_EQ(lines(i.err), 1u) << i.err;
 }
@@ -102,24 +71,24 @@ TEST(Cli, InspectCorruptedFileFailsWithOneLine) {
 TEST(Cli, ConvertErrorsAreOneLine) {
   TempDir dir;
   const std::string ckpt = write_model(dir, tiny_cfvit(4));
-  CliRun r = triage(dir, {"convert", ckpt, "-o", ckpt});
+  CliResult r = run_triage({"convert", ckpt, "-o", ckpt});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("refusing to overwrite input"), std::string::npos) << r.err;
   auto bytes = read_bytes(ckpt);
   bytes.resize(bytes.size() - 10);
   write_bytes(dir.path("cut.safetensors"), bytes);
-  r = triage(dir, {"convert", dir.path("cut.safetensors"), "-o", dir.path("o.trw")});
+  r = run_triage({"convert", dir.path("cut.safetensors"), "-o", dir.path("o.trw")});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("cut.safetensors"), std::string::npos) << r.err;
-  r = triage(dir, {"convert", ckpt, "--dtype", "int4", "-o", dir.path("o.trw")});
+  r = run_triage({"convert", ckpt, "--dtype", "int4", "-o", dir.path("o.trw")});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
-  r = triage(dir, {"convert", ckpt});
+  r = run_triage({"convert", ckpt});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
-  r = triage(dir, {"convert", ckpt, "-o", dir.path("o.trw"), "--bogus"});
+  r = run_triage({"convert", ckpt, "-o", dir.path("o.trw"), "--bogus"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.path("o.trw")));
@@ -127,22 +96,22 @@ TEST(Cli, ConvertErrorsAreOneLine) {
 
 TEST(Cli, HelpAndVersion) {
   TempDir dir;
-  CliRun r = triage(dir, {"--help"});
+  CliResult r = run_triage({"--help"});
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("convert"), std::string::npos);
   EXPECT_NE(r.out.find("inspect"), std::string::npos);
-  r = triage(dir, {"--version"});
+  r = run_triage({"--version"});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out.rfind("triage ", 0), 0u) << r.out;
   for (const char* cmd : {"convert", "inspect"}) {
-    r = triage(dir, {cmd, "--help"});
+    r = run_triage({cmd, "--help"});
     EXPECT_EQ(r.status, 0);
     EXPECT_NE(r.out.find(std::string("usage: triage ") + cmd), std::string::npos) << r.out;
   }
-  r = triage(dir, {"frobnicate"});
+  r = run_triage({"frobnicate"});
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(lines(r.err), 1u);
-  r = triage(dir, {});
+  r = run_triage({});
   EXPECT_EQ(r.status, 2);
 }
 

@@ -1,18 +1,11 @@
 #include "tests/router/cli_run.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#ifndef TRIAGE_CLI_PATH
-#error "TRIAGE_CLI_PATH must name the built triage binary"
-#endif
 
 namespace triage::test {
 
@@ -38,24 +31,6 @@ std::string read_text(const std::string& path) {
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
-}
-
-CliResult run_triage(const std::vector<std::string>& args) {
-  static TmpDir scratch;
-  std::string cmd = "'" TRIAGE_CLI_PATH "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  const std::string err_path = scratch / "stderr.txt";
-  cmd += " 2>'" + err_path + "'";
-  CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = read_text(err_path);
-  return r;
 }
 
 std::string converted_model(const std::string& name, const std::string& dtype) {

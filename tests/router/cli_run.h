@@ -1,9 +1,11 @@
-// Helpers of the router tests: a temporary folder, running the built `triage` program, converting a
-// shipped model once per test process.
+// Helpers of the router tests: a temporary folder, text files, converting a shipped model once per
+// test process (with tests/common/run_triage.h).
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include "tests/common/run_triage.h"
 
 namespace triage::test {
 
@@ -13,14 +15,6 @@ struct TmpDir {
   ~TmpDir();
   std::string operator/(const std::string& name) const { return path + "/" + name; }
 };
-
-struct CliResult {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs TRIAGE_CLI_PATH with args (each single-quoted), stdout and stderr captured separately.
-CliResult run_triage(const std::vector<std::string>& args);
 
 std::string source_dir();
 std::string read_text(const std::string& path);

@@ -73,15 +73,25 @@ TEST(RouterKeys, JsonIsStrict) {
   }
 }
 
-TEST(RouterKeys, CopiedModelKeepsEveryTensorAndMetadataAndTakesTheKeys) {
-  const std::string src = test::converted_model("awc-wm811k", "q8");
-  if (src.empty()) GTEST_SKIP() << "models/awc-wm811k not shipped yet";
+// The shipped wafer model converted to q8 and parsed, with sample keys that identify it.
+class RouterKeysOnWaferModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    src = test::converted_model("awc-wm811k", "q8");
+    if (src.empty()) GTEST_SKIP() << "models/awc-wm811k not shipped yet";
+    trw::Error terr;
+    ASSERT_TRUE(buf.read_file(src, terr) && f.parse(buf.span(), terr)) << terr.message;
+    k = sample_keys();
+    identify_model(f, k);
+  }
+  std::string src;
   trw::Buffer buf;
   trw::File f;
+  RouterKeys k;
+};
+
+TEST_F(RouterKeysOnWaferModel, CopiedModelKeepsEveryTensorAndMetadataAndTakesTheKeys) {
   trw::Error terr;
-  ASSERT_TRUE(buf.read_file(src, terr) && f.parse(buf.span(), terr)) << terr.message;
-  RouterKeys k = sample_keys();
-  identify_model(f, k);
   std::string why;
   EXPECT_TRUE(router_matches(k, f, why)) << why;
   trw::Writer w;
@@ -126,15 +136,7 @@ TEST(RouterKeys, CopiedModelKeepsEveryTensorAndMetadataAndTakesTheKeys) {
   EXPECT_NE(why.find("source.sha256"), std::string::npos) << why;
 }
 
-TEST(RouterKeys, ConvertWithRouterAppliesOnlyMatchingThresholds) {
-  const std::string src = test::converted_model("awc-wm811k", "q8");
-  if (src.empty()) GTEST_SKIP() << "models/awc-wm811k not shipped yet";
-  trw::Buffer buf;
-  trw::File f;
-  trw::Error terr;
-  ASSERT_TRUE(buf.read_file(src, terr) && f.parse(buf.span(), terr)) << terr.message;
-  RouterKeys k = sample_keys();
-  identify_model(f, k);
+TEST_F(RouterKeysOnWaferModel, ConvertWithRouterAppliesOnlyMatchingThresholds) {
   test::TmpDir d;
   test::write_text(d / "router.json", router_json(k));
   const std::string model_dir = test::source_dir() + "/models/awc-wm811k";
