@@ -507,11 +507,8 @@ class TriageProcess:
 
 
 def sha256_file(p: str) -> str:
-    h = hashlib.sha256()
     with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def inspect_trw(binary: str, trw: str) -> dict:
