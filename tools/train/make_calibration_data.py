@@ -1,6 +1,7 @@
 """Router calibration data (for `triage calibrate` / `triage eval`), generated offline, never committed.
 
   python3 tools/train/make_calibration_data.py adc [--out DIR] [--n 6400] [--seed 401] [--workers 1]
+  python3 tools/train/make_calibration_data.py adc-test [--out DIR] [--n 1000]
   python3 tools/train/make_calibration_data.py awc [--out DIR]
 
 adc: a held-out SEM calibration set from the generator (synth_sem.py), target domain (the tool the

@@ -1,4 +1,4 @@
-"""Train model B `adc-sem` (cfvit, synthetic SEM defect review images) in three stages.
+"""Train model B `adc-sem` (cfvit, synthetic SEM defect review images) in stages.
 
   crops     the teacher's first phase: its tokenizer and conv body learn on 64x64 crops at both
             scales (a crop holding the defect -> its class, a crop of a good image -> good), using
@@ -45,6 +45,8 @@ ARCH = {"name": "cfvit", "in_chans": 1, "img_full": 224, "img_coarse": 112, "pat
         "reuse_hidden": 192, "topk": 12, "rank_layers": 4, "ln_eps": 1e-6, "bn_eps": 1e-5}
 TEACHER = {"width": 256, "blocks": 2}
 INPUT = {"channels": 1, "max_value_u8": 255, "max_value_u16": 65535, "mean": 0.5, "std": 0.25}
+TEACHER_CONFIG = {"model_name": "adc-sem-teacher", "arch": {"name": "conv_teacher", **ARCH, **TEACHER},
+                  "labels": G.LABELS, "good_label": G.GOOD, "input": INPUT}
 
 
 def load_set(data, name, limit=None):
@@ -153,6 +155,13 @@ def train_crops(model, x16, y, loc, args, rng, log):
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
     model.train(); t0 = time.time(); step = 0; ema = None
     m, s = np.float32(INPUT["mean"]), np.float32(INPUT["std"])
+
+    def origin(centre, c, margin):
+        """A crop origin keeping `centre` at least `margin` px inside a c-px crop of the image
+        (clipping keeps the order: c >= 2 margin)."""
+        lo, hi = (int(np.clip(v, 0, 224 - c)) for v in (centre - c + margin, centre - margin))
+        return int(rng.integers(lo, hi + 1))
+
     while (time.time() - t0) / (args.minutes * 60) < 1.0:
         frac = (time.time() - t0) / (args.minutes * 60)
         crops, labels = [], []
@@ -160,11 +169,8 @@ def train_crops(model, x16, y, loc, args, rng, log):
             scale = 1 + int(rng.random() < 0.5)
             c = 64 * scale
             if rng.random() < 0.5:
-                i = int(rng.choice(bad)); cy, cx = loc[i]
-                lo_y = int(np.clip(cy - c + 12 * scale, 0, 224 - c)); hi_y = int(np.clip(cy - 12 * scale, 0, 224 - c))
-                lo_x = int(np.clip(cx - c + 12 * scale, 0, 224 - c)); hi_x = int(np.clip(cx - 12 * scale, 0, 224 - c))
-                oy = int(rng.integers(min(lo_y, hi_y), max(lo_y, hi_y) + 1))
-                ox = int(rng.integers(min(lo_x, hi_x), max(lo_x, hi_x) + 1))
+                i = int(rng.choice(bad))
+                oy, ox = (origin(centre, c, 12 * scale) for centre in loc[i])
             else:
                 i = int(rng.choice(good)); oy, ox = rng.integers(0, 224 - c + 1, 2)
             t = torch.from_numpy(np.asarray(x16[i, oy:oy + c, ox:ox + c], np.float32))
@@ -195,7 +201,7 @@ def student_from_teacher(teacher: ConvTeacher, x16) -> CFViT:
     return s
 
 
-def load_teacher(d):  # noqa: E302
+def load_teacher(d):
     m = ConvTeacher(ARCH, len(G.LABELS), **TEACHER)
     m.load_state_dict(load_file(os.path.join(d, "model.safetensors")), strict=False)
     m.eval()
@@ -213,7 +219,7 @@ def load_model(d, arch):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("stage", choices=["crops", "teacher", "student", "finetune", "test", "eval"])
-    ap.add_argument("--name", default="teacher", help="eval: which stage checkpoint (teacher|student|finetune)")
+    ap.add_argument("--name", default="teacher", help="eval: which stage checkpoint (crops|teacher|student|finetune)")
     ap.add_argument("--data", default="tools/train/runs/sem")
     ap.add_argument("--runs", default="tools/train/runs/adc")
     ap.add_argument("--out", default="models/adc-sem", help="final model dir (finetune/test)")
@@ -264,18 +270,16 @@ def main():
         info = train_crops(m, x, y, loc, args, rng, log)
         log(f"crops trained: {info}")
         rep = {"train": info, "eval": stage_eval(m, "crops"), "args": vars(args)}
-        save_checkpoint(m, {"model_name": "adc-sem-teacher-crops", "arch": {"name": "conv_teacher", **ARCH, **TEACHER}},
-                        os.path.join(args.runs, "crops"))
+        save_checkpoint(m, TEACHER_CONFIG, os.path.join(args.runs, "crops"))
     elif args.stage == "teacher":
         x, y = load_set(args.data, "src_train")
-        m = (load_teacher(os.path.join(args.runs, "crops")) if os.path.exists(os.path.join(args.runs, "crops"))
-             else ConvTeacher(ARCH, len(G.LABELS), **TEACHER))
+        crops = os.path.join(args.runs, "crops")
+        m = load_teacher(crops) if os.path.exists(crops) else ConvTeacher(ARCH, len(G.LABELS), **TEACHER)
+        log(f"teacher starts from {crops if os.path.exists(crops) else 'scratch (no crops stage run)'}")
         info = train(m, [(x, y)], args, rng, log=log)
         log(f"teacher trained: {info}")
         rep = {"train": info, "eval": stage_eval(m, "teacher"), "args": vars(args)}
-        save_checkpoint(m, {"model_name": "adc-sem-teacher", "arch": {"name": "conv_teacher", **ARCH, **TEACHER},
-                            "labels": G.LABELS, "good_label": G.GOOD, "input": INPUT},
-                        os.path.join(args.runs, "teacher"))
+        save_checkpoint(m, TEACHER_CONFIG, os.path.join(args.runs, "teacher"))
     elif args.stage == "student":
         teacher = load_teacher(os.path.join(args.runs, "teacher"))
         xl, yl = load_set(args.data, "src_train")
@@ -295,8 +299,8 @@ def main():
         save_checkpoint(m, cfg, os.path.join(args.runs, "finetune"))
         save_checkpoint(m, cfg, args.out)
     elif args.stage == "eval":
-        m = (load_teacher(os.path.join(args.runs, "teacher")) if args.name == "teacher"
-             else load_model(os.path.join(args.runs, args.name), ARCH))
+        d = os.path.join(args.runs, args.name)
+        m = load_teacher(d) if args.name in ("crops", "teacher") else load_model(d, ARCH)
         rep = {"eval": stage_eval(m, args.name)}
         args.stage = f"eval_{args.name}"
     else:  # test
