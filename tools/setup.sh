@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build, test and run triage. Idempotent: installs only
-# missing packages. libdnnl-dev (oneDNN) is for the kernel benchmark's side-by-side comparison only. Python packages (numpy, safetensors) serve the model-consistency test only; the
-# engine itself never needs Python.
+# missing packages. libdnnl-dev (oneDNN) is for the kernel benchmark's side-by-side comparison only.
+# Python packages (numpy, safetensors) serve the model-consistency test only; the engine itself never
+# needs Python.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libgtest-dev libgmock-dev libbenchmark-dev libxsimd-dev
       libpng-dev nlohmann-json3-dev libdnnl-dev python3 python3-pip)
