@@ -183,6 +183,52 @@ void bench_dnnl(benchmark::State& st, bool int8, GemmShape s) {
     strm.wait();
   });
 }
+
+// Is oneDNN's u8s8s32 matmul exact on this machine? Extreme inputs (every x = 255, every w = 127)
+// make each vpmaddubsw pair sum 2 * 255 * 127 = 64770, beyond int16; random inputs in the range the
+// benchmark uses show how often real data is affected. Returns the largest |error| relative to the
+// largest |exact| output of the matrix, and the share of outputs that differ.
+struct DnnlExactness { double extreme_rel_err, random_rel_err, random_wrong_share; };
+DnnlExactness dnnl_u8s8s32_exactness() {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const int M = 64, N = 64, K = 192;
+  dnnl::memory::desc sd({M, K}, dt::u8, tag::ab), wd({K, N}, dt::s8, tag::any), dd({M, N}, dt::s32, tag::ab);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(sd, wd, dd), eng);
+  dnnl::memory src(pd.src_desc(), eng), dst(pd.dst_desc(), eng), wei(pd.weights_desc(), eng);
+  dnnl::memory wplain({{K, N}, dt::s8, tag::ab}, eng);
+  auto run = [&](const std::vector<uint8_t>& x, const std::vector<int8_t>& w, double* rel, double* wrong) {
+    std::memcpy(src.get_data_handle(), x.data(), x.size());
+    std::memcpy(wplain.get_data_handle(), w.data(), w.size());
+    dnnl::reorder(wplain, wei).execute(strm, wplain, wei);
+    dnnl::matmul(pd).execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+    strm.wait();
+    const int32_t* y = static_cast<const int32_t*>(dst.get_data_handle());
+    double worst = 0, scale = 1;
+    int64_t bad = 0;
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n) {
+        int64_t exact = 0;
+        for (int kk = 0; kk < K; ++kk) exact += int64_t(x[size_t(m) * K + kk]) * w[size_t(kk) * N + n];
+        const double err = std::fabs(double(y[m * N + n]) - double(exact));
+        bad += err != 0;
+        worst = std::max(worst, err);
+        scale = std::max(scale, std::fabs(double(exact)));
+      }
+    *rel = worst / scale;
+    *wrong = double(bad) / double(M * N);
+  };
+  DnnlExactness r{};
+  double unused;
+  run(std::vector<uint8_t>(size_t(M) * K, 255), std::vector<int8_t>(size_t(K) * N, 127), &r.extreme_rel_err, &unused);
+  const auto xi = randi8(size_t(M) * K, 7);
+  std::vector<uint8_t> xu(xi.size());
+  for (size_t i = 0; i < xi.size(); ++i) xu[i] = uint8_t(xi[i] + 128);  // as bench_dnnl feeds it
+  run(xu, randi8(size_t(K) * N, 8), &r.random_rel_err, &r.random_wrong_share);
+  return r;
+}
 #endif
 
 void bench_layernorm_q8(benchmark::State& st, k::Isa isa, int m, int d) {
@@ -317,6 +363,15 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("peak_vnni_gops", std::to_string(g_peak.vnni));
   benchmark::AddCustomContext("peak_amx_gops", std::to_string(g_peak.amx));
   benchmark::AddCustomContext("isa", k::isa_name(k::detect_isa()));
+#ifdef TRIAGE_BENCH_DNNL
+  const DnnlExactness ex = dnnl_u8s8s32_exactness();
+  std::printf("dnnl u8s8s32 vs exact int32 (M=N=64, K=192): all x=255, w=127: max |err| / max |exact| %.3g; "
+              "random x, w: %.3g, %.1f%% of outputs differ\n",
+              ex.extreme_rel_err, ex.random_rel_err, 100.0 * ex.random_wrong_share);
+  benchmark::AddCustomContext("dnnl_u8s8s32_extreme_rel_err", std::to_string(ex.extreme_rel_err));
+  benchmark::AddCustomContext("dnnl_u8s8s32_random_rel_err", std::to_string(ex.random_rel_err));
+  benchmark::AddCustomContext("dnnl_u8s8s32_random_wrong_share", std::to_string(ex.random_wrong_share));
+#endif
   register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
