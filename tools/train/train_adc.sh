@@ -13,4 +13,10 @@ $T crops    --minutes "${CROPS_MIN:-7}"     --lr 1e-3 --bs 64 --threads "$th"
 $T teacher  --minutes "${TEACHER_MIN:-7}"   --lr 5e-4 --bs 32 --threads "$th"
 $T student  --minutes "${STUDENT_MIN:-20}"  --lr 5e-4 --bs 32 --k-train 16 --w-soft 0.5 --threads "$th"
 $T finetune --minutes "${FINETUNE_MIN:-18}" --lr 4e-4 --bs 32 --k-train 16 --threads "$th" --out models/adc-sem
+# Stage 3b: the fine-tune continued from its own result with a fresh schedule (shipped run: 1,382 steps,
+# 1 thread beside another training job; FINETUNE2_MIN=0 skips it).
+if [ "${FINETUNE2_MIN:-62}" != 0 ]; then
+  $T finetune --init models/adc-sem --runs tools/train/runs/adc_ft2 --minutes "${FINETUNE2_MIN:-62}" --lr 3e-4 \
+      --bs 32 --k-train 16 --threads "$th" --seed 5 --out models/adc-sem
+fi
 $T test --out models/adc-sem --threads "$th" --test-tgt-n 1000 --test-n 300
