@@ -1052,7 +1052,11 @@ def markdown(run: dict, a, cmdline: str, json_rel: str, png_rel: str) -> str:
     v = run["versions"]
     isa = sorted({r.get("isa") for r in run["rows"] if r.get("isa")})
     L = []
-    L.append(f"### Peers run {run['date']} ({'quick self-check' if a.quick else 'full'})")
+    default = {"models": list(MODELS), "engines": list(DEFAULT_ENGINES), "passes": list(PASSES),
+               "threads": [1, 2], "batch": [1, 8]}
+    kind = "quick self-check" if a.quick else (
+        "full" if all(sorted(getattr(a, k)) == sorted(v) for k, v in default.items()) else "subset")
+    L.append(f"### Peers run {run.get('tag', run['date'])} ({kind})")
     L.append("")
     L.append(f"- Command: `{cmdline}` ({run['wall_s']:.0f} s)")
     L.append(f"- Machine: {m['cpu_model']} ({m['vendor']}), {m['cpus']} vCPUs, {m['hypervisor']} guest; "
@@ -1194,6 +1198,19 @@ def plot(run: dict, path: str) -> None:
     plt.close(fig)
 
 
+def output_paths(out_dir: str, date: str) -> tuple[str, str, str]:
+    """(tag, results json, latency png) for a run on `date`: the first of <date>, <date>-2, <date>-3 ...
+    whose files do not exist yet, so a second run on one day never replaces the first run's data."""
+    n = 1
+    while True:
+        tag = date if n == 1 else f"{date}-{n}"
+        jpath = os.path.join(out_dir, f"results-{tag}.json")
+        ppath = os.path.join(out_dir, f"latency-{tag}.png")
+        if not os.path.exists(jpath) and not os.path.exists(ppath):
+            return tag, jpath, ppath
+        n += 1
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS))
@@ -1277,15 +1294,16 @@ def main(argv=None) -> int:
     }
     for p in run["preps"].values():
         p["mix_listing"] = [{"path": p["paths"][i], "label": p["labels"][i]} for i in p["cycles"]["mix"]]
-    tag = a.date
-    jpath = os.path.join(out_dir, f"results-{tag}.json")
-    ppath = os.path.join(out_dir, f"latency-{tag}.png")
+    tag, jpath, ppath = output_paths(out_dir, a.date)
+    run["tag"] = tag
     for r in run["rows"]:
         r["latency_ms"] = [round(x, 4) for x in r["latency_ms"]]
-    with open(jpath, "w") as f:
+    with open(jpath + ".tmp", "w") as f:
         json.dump(run, f, separators=(",", ":"), default=float)
+    os.replace(jpath + ".tmp", jpath)
     if not a.no_plot:
-        plot(run, ppath)
+        plot(run, ppath + ".tmp.png")
+        os.replace(ppath + ".tmp.png", ppath)
     md = markdown(run, a, cmdline, jpath, ppath)
     if not a.no_append:
         append_section(a.results_md, md)
