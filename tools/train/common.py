@@ -33,16 +33,18 @@ def metrics(y_true, y_pred, labels, good_label):
 
 
 def cf_loss(coarse_logits, fine_logits, y, w_coarse=1.0, w_kd=1.0, T=1.0, soft=None, w_soft=1.0,
-            label_smoothing=0.0):
+            label_smoothing=0.0, class_weight=None):
     """Joint coarse+fine loss: CE on the fine logits, CE on the coarse logits, and the
     coarse-to-fine distillation KL(fine || coarse) with the fine pass detached (the coarse pass is
     trained to agree with the fine pass). soft: optional teacher probabilities [B, ncls]; rows with
-    y < 0 are unlabelled and only get the soft (teacher) loss."""
+    y < 0 are unlabelled and only get the soft (teacher) loss. class_weight: optional [ncls] weights of
+    the labelled cross-entropy terms (torch's `weight`: the batch mean is weighted too)."""
     loss = 0.0
     lab = y >= 0
     if lab.any():
-        loss = loss + F.cross_entropy(fine_logits[lab], y[lab], label_smoothing=label_smoothing)
-        loss = loss + w_coarse * F.cross_entropy(coarse_logits[lab], y[lab], label_smoothing=label_smoothing)
+        loss = loss + F.cross_entropy(fine_logits[lab], y[lab], weight=class_weight, label_smoothing=label_smoothing)
+        loss = loss + w_coarse * F.cross_entropy(coarse_logits[lab], y[lab], weight=class_weight,
+                                                 label_smoothing=label_smoothing)
     if soft is not None:
         loss = loss + w_soft * soft_ce(fine_logits, soft) + w_soft * w_coarse * soft_ce(coarse_logits, soft)
     p_f = F.softmax(fine_logits.detach() / T, -1)

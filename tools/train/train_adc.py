@@ -134,7 +134,7 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
         sb = None
         if teacher is not None:
             sb = teacher.soft_target(full, coarse)
-        loss = cf_loss(c, f, y, soft=sb, w_soft=w_soft, label_smoothing=0.05)
+        loss = cf_loss(c, f, y, soft=sb, w_soft=w_soft, label_smoothing=0.05, class_weight=args.class_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -238,9 +238,17 @@ def main():
                     "Larger early on: while the CLS-attention ranking is still untrained, a small K "
                     "rarely picks the defect's region and the fine pass gets no signal from it")
     ap.add_argument("--w-soft", type=float, default=1.0, help="student: weight of the teacher soft-label loss")
+    ap.add_argument("--class-weight", default=None,
+                    help="comma list, one weight per label in head order (good, particle, bridge, open, scratch, "
+                    "residue, missing_contact) for the labelled cross-entropy of teacher/student/finetune")
     ap.add_argument("--test-n", type=int, default=500, help="source-domain test images (test stage)")
     ap.add_argument("--test-tgt-n", type=int, default=None, help="target-domain test images (default: all)")
     args = ap.parse_args()
+    if args.class_weight is not None:
+        w = [float(v) for v in args.class_weight.split(",")]
+        if len(w) != len(G.LABELS) or min(w) <= 0:
+            ap.error(f"--class-weight needs {len(G.LABELS)} positive values")
+        args.class_weight = torch.tensor(w)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -315,7 +323,7 @@ def main():
                 log(f"   {k}: recall " + " ".join(f"{c}={v:.3f}" if v is not None else f"{c}=-" for c, v in r["recall"].items()))
     rep["seconds"] = time.time() - t0
     with open(os.path.join(args.runs, f"{args.stage}_report.json"), "w") as f:
-        json.dump(rep, f, indent=1)
+        json.dump(rep, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
     log(f"{args.stage} done in {time.time() - t0:.0f}s")
 
 
