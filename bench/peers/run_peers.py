@@ -54,6 +54,8 @@ ENGINES = {
 DEFAULT_ENGINES = [e for e in ENGINES if e != "torch-compile"]  # torch-compile: opt-in (compile time, see README)
 PASSES = ["coarse", "fine", "fine-all", "routed"]
 MODELS = ["awc-wm811k", "adc-sem"]
+DEFAULT_THREADS = [1, 2]
+DEFAULT_BATCH = [1, 8]
 GOOD_FRACTION = 0.85
 MIX_LEN = 80  # images in one cycle of the routed mix (68 good + 12 defective)
 
@@ -1052,8 +1054,8 @@ def markdown(run: dict, a, cmdline: str, json_rel: str, png_rel: str) -> str:
     v = run["versions"]
     isa = sorted({r.get("isa") for r in run["rows"] if r.get("isa")})
     L = []
-    default = {"models": list(MODELS), "engines": list(DEFAULT_ENGINES), "passes": list(PASSES),
-               "threads": [1, 2], "batch": [1, 8]}
+    default = {"models": MODELS, "engines": DEFAULT_ENGINES, "passes": PASSES, "threads": DEFAULT_THREADS,
+               "batch": DEFAULT_BATCH}
     kind = "quick self-check" if a.quick else (
         "full" if all(sorted(getattr(a, k)) == sorted(v) for k, v in default.items()) else "subset")
     L.append(f"### Peers run {run.get('tag', run['date'])} ({kind})")
@@ -1216,8 +1218,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--engines", default=None, help="comma list; default all: " + ",".join(DEFAULT_ENGINES))
     ap.add_argument("--passes", default=",".join(PASSES))
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--batch", default="1,8")
+    ap.add_argument("--threads", default=",".join(map(str, DEFAULT_THREADS)))
+    ap.add_argument("--batch", default=",".join(map(str, DEFAULT_BATCH)))
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds (after one untimed warm-up round)")
     ap.add_argument("--seconds", type=float, default=1.0, help="target timed seconds per engine, setting and round")
     ap.add_argument("--warmup-seconds", type=float, default=0.2, help="warm-up inside each round")

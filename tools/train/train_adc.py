@@ -115,6 +115,7 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
     xs = [s[0] for s in sets]; ys = [torch.as_tensor(s[1]) for s in sets]
     idx = np.concatenate([np.stack([np.full(len(s[1]), k), np.arange(len(s[1]))], 1) for k, s in enumerate(sets)])
     model.train()
+    cw = torch.tensor(args.class_weight) if args.class_weight else None
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=lr)
     t0 = time.time(); step = 0; pos = len(idx); perm = None; ema = None
     budget_s = args.minutes * 60 if args.steps is None else None
@@ -134,7 +135,7 @@ def train(model, sets, args, rng, teacher=None, w_soft=1.0, lr=None, log=None):
         sb = None
         if teacher is not None:
             sb = teacher.soft_target(full, coarse)
-        loss = cf_loss(c, f, y, soft=sb, w_soft=w_soft, label_smoothing=0.05, class_weight=args.class_weight)
+        loss = cf_loss(c, f, y, soft=sb, w_soft=w_soft, label_smoothing=0.05, class_weight=cw)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -248,7 +249,7 @@ def main():
         w = [float(v) for v in args.class_weight.split(",")]
         if len(w) != len(G.LABELS) or min(w) <= 0:
             ap.error(f"--class-weight needs {len(G.LABELS)} positive values")
-        args.class_weight = torch.tensor(w)
+        args.class_weight = w
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -323,7 +324,7 @@ def main():
                 log(f"   {k}: recall " + " ".join(f"{c}={v:.3f}" if v is not None else f"{c}=-" for c, v in r["recall"].items()))
     rep["seconds"] = time.time() - t0
     with open(os.path.join(args.runs, f"{args.stage}_report.json"), "w") as f:
-        json.dump(rep, f, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+        json.dump(rep, f, indent=1)
     log(f"{args.stage} done in {time.time() - t0:.0f}s")
 
 
