@@ -9,7 +9,19 @@ if(TRIAGE_BUILD_TESTS)
 endif()
 if(TRIAGE_BUILD_BENCH)
   find_package(benchmark REQUIRED)         # libbenchmark-dev
-  find_package(dnnl QUIET)                 # libdnnl-dev: bench-only comparison, optional
+  # libdnnl-dev: bench-only comparison, optional. Debian's dnnl-config.cmake does
+  # find_package(OpenCL REQUIRED), which stops configure when the OpenCL headers (ocl-icd-opencl-dev,
+  # only a Recommends of libdnnl-dev) are missing: probe OpenCL first, so an optional dependency can
+  # never break configure.
+  find_package(OpenCL QUIET)
+  if(OpenCL_FOUND)
+    find_package(dnnl QUIET)
+  endif()
+  if(TARGET DNNL::dnnl)
+    message(STATUS "triage: oneDNN found (bench_kernels compares against it)")
+  else()
+    message(STATUS "triage: oneDNN not used (libdnnl-dev or its OpenCL headers missing); bench_kernels runs without it")
+  endif()
 endif()
 
 # CUDA: AUTO builds the CUDA backend when nvcc is present; ON requires it; OFF never builds it.
