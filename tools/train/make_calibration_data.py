@@ -19,9 +19,9 @@ adc-test: the first --n (default 1000) images of the held-out test stream test_t
   8-bit odd) + labels.csv, from tools/train/runs/sem/test_tgt_*.npy; for `triage eval`, never for
   calibration. Default DIR: tools/train/runs/calib/adc-sem-test.
 
-awc: labels.csv over the validation lots of /work/shared/data/wm811k (data_wm811k.split_by_lot, the
-  split training used, seed 0), paths relative to the CSV. These lots were never trained on, but the
-  validation split is what training was monitored on, and the models/awc-wm811k/samples come from it.
+awc: calib.csv (the calibration lots) and val.csv (the validation lots) of the 3-way lot split of
+  train_awc_staged.split3 over /work/shared/data/wm811k, paths relative to the CSVs. Neither set was
+  trained on; the calibration lots were not even monitored; models/awc-wm811k/samples come from val.
 awc default DIR: tools/train/runs/calib/awc-wm811k.
 """
 from __future__ import annotations
@@ -113,21 +113,25 @@ def adc_test(out: str, n: int) -> None:
 
 
 def awc(out: str) -> None:
+    """Two CSVs from the 3-way lot split of train_awc_staged.split3: calib.csv (the calibration lots,
+    never trained on nor monitored: what `triage calibrate` reads) and val.csv (the validation lots:
+    what `triage eval` reports on)."""
     import data_wm811k as W
-    rows = W.load_index()
-    _, val = W.split_by_lot(rows, 0.2, seed=0)
-    val = sorted(val, key=lambda r: r["path"])
+    from train_awc_staged import split3
+    _, calib, val = split3(W.load_index())
     os.makedirs(out, exist_ok=True)
-    lines = ["path,label,lot"]
-    for r in val:
-        rel = os.path.relpath(os.path.join(W.DATA_DIR, r["path"]), out)
-        if "," in rel or '"' in rel:
-            sys.exit(f"unexpected character in path {rel!r}")
-        lines.append(f"{rel},{r['label']},{r['lot']}")
-    write_text_atomic(os.path.join(out, "labels.csv"), "\n".join(lines) + "\n")
-    bad = sum(r["label"] != W.GOOD for r in val)
-    print(f"{len(val)} validation maps ({bad} defective, {len(val) - bad} none) from "
-          f"{len({r['lot'] for r in val})} lots -> {out}/labels.csv")
+    for name, rows in (("calib.csv", calib), ("val.csv", val)):
+        rows = sorted(rows, key=lambda r: r["path"])
+        lines = ["path,label,lot"]
+        for r in rows:
+            rel = os.path.relpath(os.path.join(W.DATA_DIR, r["path"]), out)
+            if "," in rel or '"' in rel:
+                sys.exit(f"unexpected character in path {rel!r}")
+            lines.append(f"{rel},{r['label']},{r['lot']}")
+        write_text_atomic(os.path.join(out, name), "\n".join(lines) + "\n")
+        bad = sum(r["label"] != W.GOOD for r in rows)
+        print(f"{name}: {len(rows)} maps ({bad} defective, {len(rows) - bad} none) from "
+              f"{len({r['lot'] for r in rows})} lots -> {out}/{name}")
 
 
 def main() -> None:

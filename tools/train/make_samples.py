@@ -43,8 +43,8 @@ def write_labels(d, items):
 
 def awc():
     import data_wm811k as W
-    rows = W.load_index()
-    _, va = W.split_by_lot(rows, 0.2, seed=0)
+    from train_awc_staged import split3
+    _, _, va = split3(W.load_index())
     va = sorted(va, key=lambda r: r["path"])
     rng = np.random.default_rng(7)
     by = {l: [r for r in va if r["label"] == l] for l in W.LABELS}
