@@ -68,6 +68,20 @@ def main(paths):
         ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
         print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
     print()
+    wide = [s for s in shapes if f"gemm_f32/avx512/{s}" in rows or f"gemm_q8/vnni/{s}" in rows]
+    if wide:  # only on a CPU with AVX-512 (the rows register themselves there)
+        print("| GEMM shape | f32 avx512 GFLOPS | % fma512 peak | oneDNN f32 | ours/oneDNN | q8 vnni GOPS | % vnni peak | oneDNN u8s8s32 | ours/oneDNN |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for s in wide:
+            def g(name, key="GFLOPS"):
+                b = rows.get(name)
+                return b[key] if b and key in b else None
+            f, fp, df = g(f"gemm_f32/avx512/{s}"), g(f"gemm_f32/avx512/{s}", "pct_peak"), g(f"dnnl_f32/{s}")
+            q, qp, dq = g(f"gemm_q8/vnni/{s}"), g(f"gemm_q8/vnni/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
+            fmt = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
+            ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
+            print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
+        print()
     print("| kernel | time (us) | GFLOPS | % peak |")
     print("|---|---|---|---|")
     for n, b in rows.items():
