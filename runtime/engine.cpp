@@ -49,6 +49,10 @@ bool check_options(const triage_options& o, Error& err) {
   if (o.isa_cap > TRIAGE_ISA_AMX) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.isa_cap %u is not a triage_isa", o.isa_cap);
   if (o.force > TRIAGE_FORCE_FINE_ALL) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.force %u is not a triage_force", o.force);
   if (o.reserved != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.reserved must be 0");
+  const kernels::IsaEnv env = kernels::isa_env();
+  if (env.present && !env.recognised)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT,
+                   "environment TRIAGE_ISA='%s' is not an ISA name (scalar, avx2, avx512, avx512_vnni, amx)", env.value);
   if (!o.arena && o.arena_size != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena_size set without options.arena");
   if (o.arena && reinterpret_cast<uintptr_t>(o.arena) % kArenaAlign != 0)
     return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena must be %zu-byte aligned", kArenaAlign);

@@ -80,7 +80,8 @@ bool parse_isa(const char* s, Isa* out) {
   struct Name { const char* s; Isa isa; };
   static constexpr Name kNames[] = {{"scalar", Isa::Scalar}, {"avx2", Isa::Avx2},
                                     {"avx512", Isa::Avx512}, {"vnni", Isa::Avx512Vnni},
-                                    {"avx512vnni", Isa::Avx512Vnni}, {"amx", Isa::Amx}};
+                                    {"avx512vnni", Isa::Avx512Vnni}, {"avx512_vnni", Isa::Avx512Vnni},
+                                    {"amx", Isa::Amx}};
   for (const Name& n : kNames) {
     if (strcasecmp(s, n.s) == 0) {
       *out = n.isa;

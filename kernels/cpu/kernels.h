@@ -48,7 +48,7 @@ struct IsaEnv {
 IsaEnv isa_env();
 
 // The level kernels should use: min(detect_isa(), api_cap, TRIAGE_ISA cap). An unknown TRIAGE_ISA
-// value is ignored (check isa_env().present && !recognised to report it).
+// value is ignored here; triage_open refuses it (isa_env().present && !recognised) with its name.
 Isa select_isa(Isa api_cap = Isa::Amx);
 // Pure version of the same rule (for tests): min(detected, api_cap, parse(env_value) if known).
 Isa select_isa_from(Isa detected, Isa api_cap, const char* env_value);

@@ -135,6 +135,30 @@ TEST(CApiOpen, BadArguments) {
   }
 }
 
+// Issue 15: an unknown TRIAGE_ISA value was silently ignored; it is refused at open, by name, and every
+// spelling the C API and the CLI print (avx512_vnni) is accepted.
+TEST(CApiOpen, EnvironmentIsaNamesAreCheckedAtOpen) {
+  const std::vector<uint8_t> model = make_random_model(RandomModelSpec{});
+  triage_model* m = nullptr;
+  ::setenv("TRIAGE_ISA", "avx1024", 1);
+  EXPECT_EQ(triage_open_memory(model.data(), model.size(), nullptr, &m), TRIAGE_E_INVALID_ARGUMENT);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_NE(std::strstr(triage_open_error(), "TRIAGE_ISA='avx1024'"), nullptr) << triage_open_error();
+  for (const char* name : {"scalar", "avx2", "avx512", "avx512_vnni", "vnni", "AMX"}) {
+    ::setenv("TRIAGE_ISA", name, 1);
+    ASSERT_EQ(triage_open_memory(model.data(), model.size(), nullptr, &m), TRIAGE_OK) << name << ": " << triage_open_error();
+    triage_model_info info{};
+    info.struct_size = sizeof info;
+    ASSERT_EQ(triage_get_info(m, &info), TRIAGE_OK);
+    if (std::strcmp(name, "scalar") == 0) EXPECT_STREQ(info.isa, "scalar");
+    if (std::strcmp(name, "avx2") == 0) EXPECT_TRUE(!std::strcmp(info.isa, "avx2") || !std::strcmp(info.isa, "scalar")) << info.isa;
+    if (std::strcmp(name, "avx512_vnni") == 0) EXPECT_STRNE(info.isa, "amx");
+    triage_close(m);
+    m = nullptr;
+  }
+  ::unsetenv("TRIAGE_ISA");
+}
+
 TEST(CApiOpen, CallerArena) {
   const std::vector<uint8_t> model = make_random_model(RandomModelSpec{});
   triage_options o = options(2, 3);
