@@ -3,6 +3,7 @@
   python3 tools/train/make_calibration_data.py adc [--out DIR] [--n 6400] [--seed 401] [--workers 1]
   python3 tools/train/make_calibration_data.py adc-test [--out DIR] [--n 1000]
   python3 tools/train/make_calibration_data.py awc [--out DIR]
+  python3 tools/train/make_calibration_data.py pcb [--out DIR]
 
 adc: a held-out SEM calibration set from the generator (synth_sem.py), target domain (the tool the
   shipped adc-sem model is fine-tuned for), seed 401: no training, validation or test stream uses it
@@ -23,6 +24,9 @@ awc: calib.csv (the calibration lots) and val.csv (the validation lots) of the 3
   train_awc_staged.split3 over /work/shared/data/wm811k, paths relative to the CSVs. Neither set was
   trained on; the calibration lots were not even monitored; models/awc-wm811k/samples come from val.
 awc default DIR: tools/train/runs/calib/awc-wm811k.
+
+pcb: calib.csv and val.csv over the DeepPCB sites of data_deeppcb.split_by_pair (by board image).
+pcb default DIR: tools/train/runs/calib/adc-pcb.
 """
 from __future__ import annotations
 
@@ -134,9 +138,29 @@ def awc(out: str) -> None:
               f"{len({r['lot'] for r in rows})} lots -> {out}/{name}")
 
 
+def pcb(out: str) -> None:
+    """calib.csv and val.csv over the DeepPCB sites of data_deeppcb.split_by_pair (board images never
+    trained on; the calibration boards not even monitored)."""
+    import data_deeppcb as D
+    _, calib, val = D.split_by_pair(D.load_index())
+    os.makedirs(out, exist_ok=True)
+    for name, rows in (("calib.csv", calib), ("val.csv", val)):
+        rows = sorted(rows, key=lambda r: r["path"])
+        lines = ["path,label,pair"]
+        for r in rows:
+            rel = os.path.relpath(os.path.join(D.DATA_DIR, r["path"]), out)
+            if "," in rel or '"' in rel:
+                sys.exit(f"unexpected character in path {rel!r}")
+            lines.append(f"{rel},{r['label']},{r['pair']}")
+        write_text_atomic(os.path.join(out, name), "\n".join(lines) + "\n")
+        bad = sum(r["label"] != D.GOOD for r in rows)
+        print(f"{name}: {len(rows)} sites ({bad} defective, {len(rows) - bad} none) from "
+              f"{len({r['pair'] for r in rows})} boards -> {out}/{name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["adc", "adc-test", "awc"])
+    ap.add_argument("which", choices=["adc", "adc-test", "awc", "pcb"])
     ap.add_argument("--out", default=None)
     ap.add_argument("--n", type=int, default=6400, help="adc: images (multiple of 8 keeps the mix exact); adc-test: "
                     "images of the test stream (at most 2000)")
@@ -147,6 +171,8 @@ def main() -> None:
         adc(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-sem"), a.n, a.seed, a.workers)
     elif a.which == "adc-test":
         adc_test(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-sem-test"), min(a.n, 2000))
+    elif a.which == "pcb":
+        pcb(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-pcb"))
     else:
         awc(a.out or os.path.join(ROOT, "tools/train/runs/calib/awc-wm811k"))
 

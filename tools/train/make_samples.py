@@ -2,6 +2,7 @@
 
   python3 tools/train/make_samples.py awc   # models/awc-wm811k/samples: 20 validation-lot wafer maps
   python3 tools/train/make_samples.py adc   # models/adc-sem/samples: 20 PNGs from the test seed
+  python3 tools/train/make_samples.py pcb   # models/adc-pcb/samples: 20 DeepPCB validation sites
 """
 from __future__ import annotations
 
@@ -69,6 +70,50 @@ def awc():
     print(f"{len(items)} wafer maps -> {d}")
 
 
+PCB_NOTICE = """DeepPCB inspection sites (samples in this folder)
+
+These 20 sites are cut from DeepPCB test images (via /work/shared/data/deeppcb): GitHub repository
+tangsanli5201/DeepPCB, MIT License, Copyright (c) 2019 tangsanli5201. Cite: S. Tang, F. He, X. Huang
+and J. Yang, "Online PCB Defect Detector On A New PCB Defect Dataset", arXiv:1902.06197, 2019. The
+dataset's authors note that some defects were added by hand to the tested images, following real
+defect patterns. Keep this notice with any copy of these files.
+
+MIT License: Permission is hereby granted, free of charge, to any person obtaining a copy of this
+software and associated documentation files (the "Software"), to deal in the Software without
+restriction, including without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+Software is furnished to do so, subject to the following conditions: The above copyright notice and
+this permission notice shall be included in all copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED.
+"""
+
+
+def pcb():
+    """20 validation sites (boards never trained on): the 16 golden ones are 6 defect classes x 2 +
+    4 none, then 4 more none (most flagged sites in production are nuisance)."""
+    import data_deeppcb as D
+    _, _, va = D.split_by_pair(D.load_index())
+    va = sorted(va, key=lambda r: r["path"])
+    rng = np.random.default_rng(11)
+    order = D.LABELS[:6] + ["none"] * 2 + D.LABELS[:6] + ["none"] * 2 + ["none"] * 4
+    used, picks = set(), []
+    for l in order:
+        cand = [r for r in va if r["label"] == l and r["path"] not in used]
+        r = cand[int(rng.integers(len(cand)))]
+        used.add(r["path"]); picks.append(r)
+    d = os.path.join(ROOT, "models", "adc-pcb", "samples")
+    os.makedirs(d, exist_ok=True)
+    items = []
+    for r in picks:
+        name = os.path.basename(r["path"])
+        shutil.copyfile(os.path.join(D.DATA_DIR, r["path"]), os.path.join(d, name))
+        items.append((name, r["label"]))
+    write_labels(d, items)
+    with open(os.path.join(d, "NOTICE-DeepPCB.txt"), "w") as f:
+        f.write(PCB_NOTICE)
+    print(f"{len(items)} DeepPCB sites -> {d}")
+
+
 def adc(seed=301, domain="target", defect_frac=0.15):
     """From the held-out test stream (seed 301, target domain, 85% good): 8 good + 2 of each defect
     class. Even positions are written as 16-bit PNG, odd as 8-bit."""
@@ -97,4 +142,4 @@ def adc(seed=301, domain="target", defect_frac=0.15):
 
 if __name__ == "__main__":
     for a in sys.argv[1:] or ["awc", "adc"]:
-        {"awc": awc, "adc": adc}[a]()
+        {"awc": awc, "adc": adc, "pcb": pcb}[a]()
