@@ -1,9 +1,11 @@
 # Every external dependency is found here, from Debian packages (tools/setup.sh installs them) or the
 # CUDA toolkit. Nothing is vendored: this folder holds the glue only.
-find_package(Threads REQUIRED)
-find_package(PNG REQUIRED)                 # libpng-dev: reading 8/16-bit PNG inputs
-find_package(nlohmann_json 3 REQUIRED)     # nlohmann-json3-dev: safetensors/config.json headers (converter only)
-find_package(xsimd REQUIRED)               # libxsimd-dev: portable AVX2 kernels
+find_package(Threads REQUIRED)               # the only dependency of libtriage itself
+if(NOT TRIAGE_LIB_ONLY)
+  find_package(PNG REQUIRED)               # libpng-dev: reading 8/16-bit PNG inputs (tools, tests)
+  find_package(nlohmann_json 3 REQUIRED)   # nlohmann-json3-dev: safetensors/config.json headers (converter only)
+  find_package(xsimd REQUIRED)             # libxsimd-dev: portable kernels (declared; not used by the library yet)
+endif()
 if(TRIAGE_BUILD_TESTS)
   find_package(GTest REQUIRED)             # libgtest-dev
 endif()
