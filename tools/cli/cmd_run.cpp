@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "runtime/triage.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/dataset.h"
 #include "tools/cli/image_io.h"
 #include "tools/cli/text.h"
 
@@ -24,6 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     "usage: triage run MODEL.trw INPUT... [--json] [--threads N] [--isa NAME] [--force coarse|fine|fine-all]\n"
+    "                  [--labels FILE.csv]\n"
     "  Classifies each INPUT image (PNG 8/16-bit gray, PGM P5, NPY u8/u16; a folder means every such\n"
     "  file in it, sorted) and prints: path, class, confidence, route, review flag, milliseconds;\n"
     "  then a summary (images, mean / p50 / p99 ms, escalation rate, ISA, threads).\n"
@@ -32,7 +36,10 @@ constexpr const char* kUsage =
     "  --threads N     worker threads of the engine (default 1: the calling thread only)\n"
     "  --isa NAME      cap the instruction set: scalar, avx2, avx512, avx512_vnni, amx (default: best)\n"
     "  --force ROUTE   coarse (exit every image after the coarse pass), fine (escalate every image,\n"
-    "                  K = arch.topk) or fine-all (escalate, every patch re-split)\n";
+    "                  K = arch.topk) or fine-all (escalate, every patch re-split)\n"
+    "  --labels FILE   ground truth (CSV with path,label columns, paths relative to it); a labels.csv\n"
+    "                  inside an input folder is read too. Labelled inputs get `truth LABEL right|WRONG`\n"
+    "                  and the summary a line with the accuracy and the escapes (a defect called good)\n";
 
 bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -63,6 +70,28 @@ bool collect_inputs(const std::vector<std::string>& args, std::vector<std::strin
   return true;
 }
 
+// Ground truth for the inputs, where there is any: `--labels FILE` (a labels CSV, dataset.h rules), or
+// a labels.csv inside an input folder. Keyed by canonical path; unlabelled inputs are simply absent.
+bool collect_labels(const std::vector<std::string>& args, const std::string& labels_file,
+                    std::map<std::string, std::string>& out, std::string& err) {
+  std::vector<std::string> csvs;
+  if (!labels_file.empty()) csvs.push_back(labels_file);
+  for (const std::string& a : args) {
+    std::error_code ec;
+    const auto csv = std::filesystem::path(a) / "labels.csv";
+    if (std::filesystem::is_directory(a, ec) && std::filesystem::is_regular_file(csv, ec)) csvs.push_back(csv.string());
+  }
+  for (const std::string& csv : csvs) {
+    std::vector<LabelledFile> rows;
+    if (!load_dataset(csv, rows, err)) return false;
+    for (const LabelledFile& r : rows) {
+      std::error_code ec;
+      out[std::filesystem::weakly_canonical(r.path, ec).string()] = r.label;
+    }
+  }
+  return true;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -79,6 +108,7 @@ int cmd_run(int argc, char** argv) {
   std::string error;
   const std::vector<OptSpec> specs = {{"--json", nullptr, false},   {"--threads", nullptr, true},
                                       {"--isa", nullptr, true},     {"--force", nullptr, true},
+                                      {"--labels", nullptr, true},
                                       {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage run: %s\n%s", error.c_str(), kUsage);
@@ -125,6 +155,12 @@ int cmd_run(int argc, char** argv) {
     return 1;
   }
 
+  std::map<std::string, std::string> truth;
+  if (!collect_labels({args.positional.begin() + 1, args.positional.end()}, args.get("--labels", ""), truth, error)) {
+    std::fprintf(stderr, "triage run: labels: %s\n", error.c_str());
+    return 1;
+  }
+
   triage_model* model = nullptr;
   const triage_status st = triage_open_file(model_path.c_str(), &opts, &model);
   if (st != TRIAGE_OK) {
@@ -136,7 +172,8 @@ int cmd_run(int argc, char** argv) {
   triage_get_info(model, &info);
 
   std::vector<double> ms;
-  size_t failed = 0, escalated = 0, reviews = 0;
+  size_t failed = 0, escalated = 0, reviews = 0, labelled = 0, correct = 0, escapes = 0;
+  const char* good = info.good_class >= 0 ? info.class_names[info.good_class] : nullptr;
   for (const std::string& path : inputs) {
     Image img;
     if (!read_image(path, img, error)) {
@@ -159,16 +196,30 @@ int cmd_run(int argc, char** argv) {
     escalated += r.route == TRIAGE_ROUTE_FINE;
     reviews += r.review;
     const char* route = r.route == TRIAGE_ROUTE_FINE ? "fine" : "coarse";
+    std::error_code ec;
+    const auto it = truth.find(std::filesystem::weakly_canonical(path, ec).string());
+    const std::string* label = it == truth.end() ? nullptr : &it->second;
+    const bool right = label && *label == r.class_name;
+    if (label) {
+      ++labelled;
+      correct += right;
+      escapes += good && *label != good && std::strcmp(r.class_name, good) == 0;
+    }
     if (as_json) {
       json probs = json::object();
       for (uint32_t c = 0; c < info.num_classes; ++c) probs[info.class_names[c]] = r.probabilities[c];
       json line = {{"path", path},       {"class", r.class_name},   {"confidence", r.confidence},
                    {"route", route},     {"review", r.review != 0}, {"ms", t},
                    {"probabilities", probs}, {"tokens", r.tokens}};
+      if (label) {
+        line["label"] = *label;
+        line["correct"] = right;
+      }
       std::printf("%s\n", dump(line).c_str());
     } else {
-      std::printf("%s  %s  %.4f  %s  %s  %.3f ms\n", printable(path).c_str(), printable(r.class_name).c_str(),
-                  r.confidence, route, r.review ? "review" : "-", t);
+      std::printf("%s  %s  %.4f  %s  %s  %.3f ms%s%s%s\n", printable(path).c_str(), printable(r.class_name).c_str(),
+                  r.confidence, route, r.review ? "review" : "-", t, label ? "  truth " : "",
+                  label ? printable(*label).c_str() : "", label ? (right ? "  right" : "  WRONG") : "");
     }
   }
   const size_t n = ms.size();
@@ -180,11 +231,22 @@ int cmd_run(int argc, char** argv) {
     json s = {{"images", n},         {"failed", failed},    {"mean_ms", mean},       {"p50_ms", percentile(ms, 50)},
               {"p99_ms", percentile(ms, 99)}, {"escalation_rate", esc / 100}, {"review", reviews},
               {"isa", info.isa},     {"threads", info.threads}, {"model", info.model_name}, {"dtype", info.weight_dtype}};
+    if (labelled) {
+      s["labelled"] = labelled;
+      s["correct"] = correct;
+      if (good) s["escapes"] = escapes;
+    }
     std::printf("%s\n", dump(json{{"summary", s}}).c_str());
   } else {
     std::printf("summary: %zu images (%zu failed), mean %.3f ms, p50 %.3f ms, p99 %.3f ms, escalated %.1f%%, review %zu, "
                 "isa %s, threads %u\n",
                 n, failed, mean, percentile(ms, 50), percentile(ms, 99), esc, reviews, info.isa, info.threads);
+    if (labelled) {
+      std::printf("labelled: %zu of %zu images, %zu right (%.1f%%)", labelled, n, correct,
+                  100.0 * static_cast<double>(correct) / static_cast<double>(labelled));
+      if (good) std::printf(", escapes %zu (a defect called %s)", escapes, good);
+      std::printf("\n");
+    }
   }
   triage_close(model);
   return failed ? 1 : 0;
