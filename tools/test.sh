@@ -10,7 +10,7 @@ cmake --build build -j"$jobs"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAGE_SANITIZE=ON -DTRIAGE_BUILD_BENCH=OFF \
   -DTRIAGE_CUDA=OFF -DTRIAGE_CONVERT_MODELS=ON >/dev/null
 san_targets=$(cmake --build build-asan --target help | awk '/^\.\.\. (test_format|test_convert|replay_)/{print $2}')
-cmake --build build-asan -j"$jobs" --target triage_cli $san_targets
+cmake --build build-asan -j"$jobs" --target triage_cli models $san_targets
 # Exported: a prefix assignment cannot precede a { } group.
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 { ctest --test-dir build-asan -j"$jobs" -L "format|convert|fuzz" --output-on-failure || true; } 2>&1 \

@@ -130,7 +130,9 @@ TEST(CalibrateCli, RefusesWhenTheDataCannotSupportTheBound) {
 TEST(CalibrateCli, UnknownLabelsAndUsageErrors) {
   NEED_MODEL(model, "awc-wm811k");
   TmpDir d;
-  write_text(d / "x.csv", "path,label\n" + source_dir() + "/models/awc-wm811k/samples/lot2783_w16.npy,Donutt\n");
+  const auto rows = sample_rows("awc-wm811k");
+  ASSERT_FALSE(rows.empty());
+  write_text(d / "x.csv", "path,label\n" + source_dir() + "/models/awc-wm811k/samples/" + rows[0].first + ",Donutt\n");
   CliResult r = run_triage({"eval", model, "--data", d / "x.csv"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("label 'Donutt' is not a class of awc-wm811k (Center, Donut,"), std::string::npos) << r.err;
