@@ -14,7 +14,7 @@ namespace triage::rt {
 namespace {
 constexpr int kSpinIters = 1 << 14;
 inline void cpu_relax() { _mm_pause(); }
-inline uint32_t gen_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
+static_assert(TRIAGE_MAX_THREADS <= ThreadPool::kCountMask, "chunk counts must fit the job word");
 }  // namespace
 
 ThreadPool::~ThreadPool() { stop(); }
@@ -46,10 +46,10 @@ void ThreadPool::stop() {
   threads_ = 1;
 }
 
-void ThreadPool::claim_chunks(uint32_t gen, int t) {
+void ThreadPool::claim_chunks(uint64_t gen, int t) {
   uint64_t w = job_.load(std::memory_order_acquire);
   for (;;) {
-    const uint32_t chunks = static_cast<uint32_t>(w >> 16) & 0xFFFF, next = static_cast<uint32_t>(w) & 0xFFFF;
+    const uint32_t chunks = chunks_of(w), next = next_of(w);
     if (gen_of(w) != gen || next >= chunks) return;
     if (!job_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     const long n = n_tasks_;
@@ -71,7 +71,7 @@ void ThreadPool::run(int n_tasks, Fn fn, void* ctx) {
   ctx_ = ctx;
   n_tasks_ = n_tasks;
   done_.store(0, std::memory_order_relaxed);
-  const uint32_t gen = ++gen_;
+  const uint64_t gen = ++gen_ & kGenMask;
   job_.store(word(gen, static_cast<uint32_t>(chunks), 0));
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lk(mu_); }
@@ -85,7 +85,7 @@ void ThreadPool::run(int n_tasks, Fn fn, void* ctx) {
 }
 
 void ThreadPool::worker(int t) {
-  uint32_t seen = 0;  // generations start at 1
+  uint64_t seen = 0;  // generations start at 1
   for (;;) {
     int i = 0;
     while (gen_of(job_.load(std::memory_order_acquire)) == seen && i < kSpinIters) {

@@ -42,12 +42,24 @@ class ThreadPool {
   }
 
  private:
-  // The job word: generation (32 bits) | chunk count (16) | next unclaimed chunk (16).
-  static uint64_t word(uint32_t gen, uint32_t chunks, uint32_t next) {
-    return static_cast<uint64_t>(gen) << 32 | static_cast<uint64_t>(chunks) << 16 | next;
+  // The job word: generation (46 bits) | chunk count (9) | next unclaimed chunk (9). A claim CAS that
+  // a stalled thread issues with a stale word must fail, so the word may not repeat while a thread can
+  // still hold an old copy: with 32 generation bits it repeated after 2^32 dispatches (ABA: about an
+  // hour of back-to-back small passes); 2^46 is years of dispatches at a million per second.
+ public:
+  static constexpr int kCountBits = 9;  // chunks <= threads <= TRIAGE_MAX_THREADS = 256 < 2^9
+  static constexpr uint64_t kCountMask = (uint64_t(1) << kCountBits) - 1;
+  static constexpr uint64_t kGenMask = (uint64_t(1) << (64 - 2 * kCountBits)) - 1;
+  static constexpr uint64_t word(uint64_t gen, uint32_t chunks, uint32_t next) {
+    return (gen & kGenMask) << (2 * kCountBits) | static_cast<uint64_t>(chunks) << kCountBits | next;
   }
+  static constexpr uint64_t gen_of(uint64_t w) { return w >> (2 * kCountBits); }
+  static constexpr uint32_t chunks_of(uint64_t w) { return static_cast<uint32_t>(w >> kCountBits & kCountMask); }
+  static constexpr uint32_t next_of(uint64_t w) { return static_cast<uint32_t>(w & kCountMask); }
+
+ private:
   void worker(int t);
-  void claim_chunks(uint32_t gen, int t);
+  void claim_chunks(uint64_t gen, int t);
   void stop();
 
   int threads_ = 1;
@@ -58,7 +70,7 @@ class ThreadPool {
   std::atomic<int> done_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
-  uint32_t gen_ = 0;  // caller side only
+  uint64_t gen_ = 0;  // caller side only (the word keeps its low 46 bits)
   // The current job, written before job_ publishes it.
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
