@@ -35,27 +35,23 @@ bool request_amx_permission() {
 #endif
 }
 
-Isa detect_uncached() {
+CpuFeatures cpuid_words() {
+  CpuFeatures f;
   unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::Scalar;
-  const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12);
-  if (!osxsave || !avx || !fma) return Isa::Scalar;
-  const uint64_t xcr0 = xgetbv0();
-  if ((xcr0 & 0x6) != 0x6) return Isa::Scalar;  // SSE + AVX state enabled by the OS
-  if (__get_cpuid_max(0, nullptr) < 7) return Isa::Scalar;
-  __cpuid_count(7, 0, a, b, c, d);
-  const bool avx2 = b & (1u << 5);
-  if (!avx2) return Isa::Scalar;
-  const bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
-  const bool zmm_state = (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
-  if (!(f && dq && bw && vl && zmm_state)) return Isa::Avx2;
-  const bool vnni = c & (1u << 11);
-  if (!vnni) return Isa::Avx512;
-  const bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
-  const bool tile_state = (xcr0 & (3ull << 17)) == (3ull << 17);  // XTILECFG, XTILEDATA
-  if (!(amx_tile && amx_int8 && tile_state)) return Isa::Avx512Vnni;
-  if (!request_amx_permission()) return Isa::Avx512Vnni;  // refused: fall back cleanly
-  return Isa::Amx;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  f.leaf1_ecx = c;
+  if (c & (1u << 27)) f.xcr0 = xgetbv0();  // xgetbv faults unless OSXSAVE
+  if (__get_cpuid_max(0, nullptr) >= 7) {
+    __cpuid_count(7, 0, a, b, c, d);
+    f.leaf7_ebx = b;
+    f.leaf7_ecx = c;
+    f.leaf7_edx = d;
+  }
+  return f;
+}
+
+Isa detect_uncached() {
+  return isa_from_features(cpuid_words(), request_amx_permission);
 }
 
 std::atomic<int> g_detected{-1};
@@ -63,6 +59,26 @@ std::atomic<int> g_detected{-1};
 Isa min_isa(Isa a, Isa b) { return static_cast<int>(a) < static_cast<int>(b) ? a : b; }
 
 }  // namespace
+
+CpuFeatures read_cpu_features() { return cpuid_words(); }
+
+Isa isa_from_features(const CpuFeatures& f, bool (*amx_permission)()) {
+  const uint32_t c1 = f.leaf1_ecx;
+  const bool osxsave = c1 & (1u << 27), avx = c1 & (1u << 28), fma = c1 & (1u << 12);
+  if (!osxsave || !avx || !fma) return Isa::Scalar;
+  if ((f.xcr0 & 0x6) != 0x6) return Isa::Scalar;  // SSE + AVX state enabled by the OS
+  const uint32_t b = f.leaf7_ebx, c = f.leaf7_ecx, d = f.leaf7_edx;
+  if (!(b & (1u << 5))) return Isa::Scalar;  // AVX2
+  const bool af = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
+  const bool zmm_state = (f.xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
+  if (!(af && dq && bw && vl && zmm_state)) return Isa::Avx2;
+  if (!(c & (1u << 11))) return Isa::Avx512;  // AVX512_VNNI
+  const bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
+  const bool tile_state = (f.xcr0 & (3ull << 17)) == (3ull << 17);  // XTILECFG, XTILEDATA
+  if (!(amx_tile && amx_int8 && tile_state)) return Isa::Avx512Vnni;
+  if (!amx_permission || !amx_permission()) return Isa::Avx512Vnni;  // refused: fall back cleanly
+  return Isa::Amx;
+}
 
 const char* isa_name(Isa isa) {
   switch (isa) {

@@ -38,6 +38,18 @@ bool parse_isa(const char* s, Isa* out);
 // if the kernel refuses. Computed once, cached (thread-safe).
 Isa detect_isa();
 
+// The CPUID / XCR0 words the ISA decision reads (a seam: tests inject words a CPU or OS would give).
+struct CpuFeatures {
+  uint32_t leaf1_ecx = 0;                              // CPUID.1:ECX (FMA, OSXSAVE, AVX)
+  uint32_t leaf7_ebx = 0, leaf7_ecx = 0, leaf7_edx = 0;  // CPUID.(7,0) (AVX2, AVX-512*, VNNI, AMX)
+  uint64_t xcr0 = 0;                                   // XGETBV(0): state the OS saves (0 without OSXSAVE)
+};
+CpuFeatures read_cpu_features();
+// The level those words allow: AVX needs OS-enabled YMM state, AVX-512 F+DQ+BW+VL and ZMM/opmask state,
+// VNNI on top, AMX tile+int8 with XTILECFG/XTILEDATA state *and* the permission amx_permission() grants
+// (Linux arch_prctl; nullptr or false = refused: VNNI is used instead).
+Isa isa_from_features(const CpuFeatures& f, bool (*amx_permission)());
+
 // What the TRIAGE_ISA environment variable says (read at each call; cheap).
 struct IsaEnv {
   bool present = false;     // variable set and non-empty

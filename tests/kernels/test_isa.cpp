@@ -27,6 +27,76 @@ TEST(Isa, DetectIsStableAndAtLeastScalar) {
   std::printf("detected ISA: %s\n", isa_name(a));
 }
 
+// Injected CPUID / XCR0 words (issue 15): every level, and each way the OS or the kernel can withhold one.
+CpuFeatures features(Isa level) {
+  CpuFeatures f;
+  f.leaf1_ecx = (1u << 12) | (1u << 27) | (1u << 28);  // FMA, OSXSAVE, AVX
+  f.xcr0 = 0x7;                                        // x87, SSE, AVX state
+  f.leaf7_ebx = 1u << 5;                               // AVX2
+  if (level >= Isa::Avx512) {
+    f.leaf7_ebx |= (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);  // F, DQ, BW, VL
+    f.xcr0 |= 0xe0;                                                    // opmask, ZMM_Hi256, Hi16_ZMM
+  }
+  if (level >= Isa::Avx512Vnni) f.leaf7_ecx |= 1u << 11;
+  if (level >= Isa::Amx) {
+    f.leaf7_edx |= (1u << 24) | (1u << 25);  // AMX-TILE, AMX-INT8
+    f.xcr0 |= 3ull << 17;                    // XTILECFG, XTILEDATA
+  }
+  return f;
+}
+bool granted() { return true; }
+bool refused() { return false; }
+
+TEST(Isa, FeatureWordsGiveEveryLevel) {
+  EXPECT_EQ(isa_from_features(CpuFeatures{}, granted), Isa::Scalar);
+  for (Isa level : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx})
+    EXPECT_EQ(isa_from_features(features(level), granted), level) << isa_name(level);
+}
+
+TEST(Isa, OsDisabledStateAndRefusedPermissionFallBack) {
+  CpuFeatures f = features(Isa::Amx);
+  f.xcr0 &= ~0xe0ull;  // the OS does not save ZMM / opmask state: AVX-512 must not be used
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Avx2);
+  f = features(Isa::Amx);
+  f.xcr0 &= ~0x4ull;  // no YMM state: not even AVX2
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Scalar);
+  f = features(Isa::Amx);
+  f.leaf1_ecx &= ~(1u << 27);  // no OSXSAVE
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Scalar);
+  f = features(Isa::Amx);
+  f.leaf1_ecx &= ~(1u << 12);  // AVX2 without FMA: the AVX2 kernels use FMA
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Scalar);
+  f = features(Isa::Amx);
+  f.leaf7_ebx &= ~(1u << 30);  // AVX-512 without BW
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Avx2);
+  EXPECT_EQ(isa_from_features(features(Isa::Amx), refused), Isa::Avx512Vnni);  // arch_prctl refused
+  EXPECT_EQ(isa_from_features(features(Isa::Amx), nullptr), Isa::Avx512Vnni);
+  f = features(Isa::Amx);
+  f.xcr0 &= ~(1ull << 18);  // XTILEDATA not enabled
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Avx512Vnni);
+  f = features(Isa::Amx);
+  f.leaf7_edx &= ~(1u << 25);  // AMX-TILE without AMX-INT8
+  EXPECT_EQ(isa_from_features(f, granted), Isa::Avx512Vnni);
+}
+
+TEST(Isa, ThisMachineMatchesItsOwnFeatureWords) {
+  // detect_isa() is isa_from_features() of the real words (AMX permission aside, which only lowers it)
+  const Isa from_words = isa_from_features(read_cpu_features(), granted);
+  EXPECT_TRUE(detect_isa() == from_words || (from_words == Isa::Amx && detect_isa() == Isa::Avx512Vnni));
+}
+
+TEST(Isa, EveryLevelHasANameTheParserReads) {
+  for (Isa level : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx}) {
+    Isa back;
+    ASSERT_TRUE(parse_isa(isa_name(level), &back)) << isa_name(level);
+    EXPECT_EQ(back, level);
+  }
+  Isa v;
+  EXPECT_TRUE(parse_isa("avx512_vnni", &v));
+  EXPECT_EQ(v, Isa::Avx512Vnni);
+  EXPECT_FALSE(parse_isa("avx1024", &v));
+}
+
 TEST(Isa, SelectFromRules) {
   EXPECT_EQ(select_isa_from(Isa::Amx, Isa::Amx, nullptr), Isa::Amx);
   EXPECT_EQ(select_isa_from(Isa::Avx2, Isa::Amx, nullptr), Isa::Avx2);       // CPU limit
