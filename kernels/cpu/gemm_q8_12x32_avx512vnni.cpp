@@ -44,8 +44,7 @@ static void tile(const uint8_t* panel, int k, const int8_t* x, int64_t ldx, cons
       const __m512i b = _mm512_set1_epi32(load_quad(x + i * ldx + kk));
       acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], w0, b);
       acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], w1, b);
-      // Keep each accumulator in one zmm: without this GCC 12 copies and spills them (24 live).
-      __asm__("" : "+v"(acc[i][0]), "+v"(acc[i][1]));
+      TRIAGE_PIN_ZMM2(acc[i][0], acc[i][1]);  // one zmm each (see simd_avx512.h)
     }
   }
   if (kq < k) {  // K tail: zero-padded quad (padded weights are 128, times x = 0)

@@ -2,7 +2,15 @@
 // `static inline` in an anonymous namespace: each ISA file keeps its own copy (see internal.h).
 #pragma once
 
+#ifdef TRIAGE_SIMD_EMULATED
+#include "kernels/cpu/simd_emulated_avx512.h"  // the CI build of these files without the hardware
+// Register pinning is meaningless for emulated (in-memory) vectors.
+#define TRIAGE_PIN_ZMM2(a, b) ((void)0)
+#else
 #include <immintrin.h>
+// Keeps two accumulators each in one zmm (GCC 12 otherwise copies and spills 24 live ones).
+#define TRIAGE_PIN_ZMM2(a, b) __asm__("" : "+v"(a), "+v"(b))
+#endif
 
 #include <cstdint>
 

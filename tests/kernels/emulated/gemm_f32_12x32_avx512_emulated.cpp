@@ -1,0 +1,2 @@
+// gemm_f32_12x32_avx512.cpp built again for the emulated kernel tests (TRIAGE_SIMD_EMULATED: SIMDe + the AMX tile model).
+#include "kernels/cpu/gemm_f32_12x32_avx512.cpp"

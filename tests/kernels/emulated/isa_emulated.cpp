@@ -1,0 +1,2 @@
+// isa.cpp built again for the emulated kernel tests (TRIAGE_SIMD_EMULATED: SIMDe + the AMX tile model).
+#include "kernels/cpu/isa.cpp"
