@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=0.3, help="warm-up epochs")
     ap.add_argument("--scratch", action="store_true", help="teacher: no ImageNet weights")
     ap.add_argument("--teacher", default=None)
+    ap.add_argument("--init", default=None, help="student: continue from a checkpoint dir (model.safetensors), "
+                    "a new schedule (stem BN statistics kept frozen)")
     ap.add_argument("--ckpt-min", type=float, default=5.0)
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
@@ -99,8 +101,13 @@ def main():
     else:
         teacher = load_teacher(args.teacher)
         model = CFViT(ARCH, num_classes=len(D.LABELS))
-        idx = np.random.default_rng([args.seed, 999]).permutation(len(tr))[:256]
-        model.calibrate_bn(norm(tr_c[idx].float()), norm(tr_f[idx].float()))
+        if args.init:
+            from safetensors.torch import load_file
+            model.load_state_dict(load_file(os.path.join(args.init, "model.safetensors")), strict=False)
+            model.bn_frozen = True
+        else:
+            idx = np.random.default_rng([args.seed, 999]).permutation(len(tr))[:256]
+            model.calibrate_bn(norm(tr_c[idx].float()), norm(tr_f[idx].float()))
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=lr, betas=(0.9, 0.999))
     steps_per_epoch = (len(tr) + args.bs - 1) // args.bs
     total = steps_per_epoch * args.epochs
