@@ -5,7 +5,10 @@
   the SHA-256 recorded here;
 - goldens.safetensors: names, shapes and dtypes match config.json; the `paths` exist;
 - input_full / input_coarse equal a numpy re-implementation of the doc's preprocessing (bilinear,
-  half-pixel centres, f32 scale) on those files within 1e-6;
+  half-pixel centres, f32 scale) on those files within 4e-6 (PyTorch rounds the source coordinate of a
+  downscale differently from the doc's f32 formula: up to ~2e-6 measured on the 96/48-px wafer model's
+  samples, grids of up to 212 dies to 48 px, values in [-1, 1]; the engine itself is checked against
+  the goldens, not against this numpy code);
 - `selected` is ascending, unique, in range and equals the top-K of `rank_scores` (ties -> lower index);
 - the argmax of fine_logits vs the samples' labels is printed (recorded).
 Exit 0 pass, 1 fail, 77 skip (numpy/safetensors missing).
@@ -143,7 +146,7 @@ def test_model(name):
             ref = preprocess(raw, cfg["input"], S)
             err = float(np.abs(ref - g[key][i, 0]).max())
             worst = max(worst, err)
-            check(err <= 1e-6, f"{name}: {key}[{i}] ({p}) differs from the numpy preprocessing by {err:.3g}")
+            check(err <= 4e-6, f"{name}: {key}[{i}] ({p}) differs from the numpy preprocessing by {err:.3g}")
     sel = g["selected"]; r = g["rank_scores"]
     for i in range(n):
         s = sel[i]

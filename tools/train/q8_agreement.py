@@ -19,12 +19,14 @@ TIE = 0.01
 
 
 def main():
+    """Prints one line per pass; returns the counts (and the flipped images) as a dict."""
     ap = argparse.ArgumentParser()
     ap.add_argument("f32")
     ap.add_argument("q8")
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "triage"))
+    ap.add_argument("--json", action="store_true", help="also print the counts and flips as JSON")
     a = ap.parse_args()
     base = os.path.dirname(os.path.abspath(a.data))
     with open(a.data) as f:
@@ -38,17 +40,23 @@ def main():
         for x, y in zip(rf, rq):
             p = sorted(x["probabilities"].values(), reverse=True)
             tie = len(p) > 1 and p[0] - p[1] < TIE
-            same = x["class"] == y["class"]
+            # top-1 of the probabilities, not the routed class: the two files may carry different
+            # router thresholds (q8 calibrated, f32 not), which change the decided class, not the pass.
+            top = lambda r: max(r["probabilities"], key=r["probabilities"].get)
+            same = top(x) == top(y)
             agree += same; ties += tie; agree_nt += same and not tie
             if not same:
-                flips.append({"path": x["path"], "f32": x["class"], "q8": y["class"], "f32_margin": p[0] - p[1]})
+                flips.append({"path": x["path"], "f32": top(x), "q8": top(y), "f32_margin": p[0] - p[1]})
         n = len(rf)
         out[force] = {"images": n, "agree": agree, "near_ties": ties, "agree_outside_ties": agree_nt,
                       "agreement": agree / n, "agreement_outside_ties": agree_nt / max(1, n - ties), "flips": flips}
         print(f"{force:8s}: {agree}/{n} agree ({100*agree/n:.2f}%); outside {ties} near ties "
               f"{agree_nt}/{n-ties} ({100*agree_nt/max(1,n-ties):.2f}%)")
-    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    res = main()
+    if "--json" in sys.argv:
+        print(json.dumps(res))
