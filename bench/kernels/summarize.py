@@ -42,6 +42,29 @@ def load_text(path):
     return ctx, rows
 
 
+def gemm_table(rows, shapes, f32_isa, q8_isa, f32_peak, q8_peak):
+    """One markdown table: our f32 and q8 GEMMs at the given ISAs against oneDNN, per shape."""
+    print(f"| GEMM shape | f32 {f32_isa} GFLOPS | % {f32_peak} peak | oneDNN f32 | ours/oneDNN | q8 {q8_isa} GOPS | "
+          f"% {q8_peak} peak | oneDNN u8s8s32 | ours/oneDNN |")
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def g(name, key="GFLOPS"):
+        b = rows.get(name)
+        return b[key] if b and key in b else None
+
+    def fmt(v, p=1):
+        return "-" if v is None else f"{v:.{p}f}"
+
+    def ratio(a, b):
+        return "-" if a is None or b is None else f"{a / b:.2f}"
+
+    for s in shapes:
+        f, fp, df = g(f"gemm_f32/{f32_isa}/{s}"), g(f"gemm_f32/{f32_isa}/{s}", "pct_peak"), g(f"dnnl_f32/{s}")
+        q, qp, dq = g(f"gemm_q8/{q8_isa}/{s}"), g(f"gemm_q8/{q8_isa}/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
+        print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
+    print()
+
+
 def main(paths):
     ctx, rows = {}, {}
     for path in paths:
@@ -56,32 +79,10 @@ def main(paths):
         m = re.match(r"gemm_f32/avx2/(.*)", n)
         if m:
             shapes.append(m.group(1))
-    print("| GEMM shape | f32 avx2 GFLOPS | % fma peak | oneDNN f32 | ours/oneDNN | q8 avx2 GOPS | % madd peak | oneDNN u8s8s32 | ours/oneDNN |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for s in shapes:
-        def g(name, key="GFLOPS"):
-            b = rows.get(name)
-            return b[key] if b and key in b else None
-        f, fp, df = g(f"gemm_f32/avx2/{s}"), g(f"gemm_f32/avx2/{s}", "pct_peak"), g(f"dnnl_f32/{s}")
-        q, qp, dq = g(f"gemm_q8/avx2/{s}"), g(f"gemm_q8/avx2/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
-        fmt = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
-        ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
-        print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
-    print()
+    gemm_table(rows, shapes, "avx2", "avx2", "fma", "madd")
     wide = [s for s in shapes if f"gemm_f32/avx512/{s}" in rows or f"gemm_q8/vnni/{s}" in rows]
     if wide:  # only on a CPU with AVX-512 (the rows register themselves there)
-        print("| GEMM shape | f32 avx512 GFLOPS | % fma512 peak | oneDNN f32 | ours/oneDNN | q8 vnni GOPS | % vnni peak | oneDNN u8s8s32 | ours/oneDNN |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for s in wide:
-            def g(name, key="GFLOPS"):
-                b = rows.get(name)
-                return b[key] if b and key in b else None
-            f, fp, df = g(f"gemm_f32/avx512/{s}"), g(f"gemm_f32/avx512/{s}", "pct_peak"), g(f"dnnl_f32/{s}")
-            q, qp, dq = g(f"gemm_q8/vnni/{s}"), g(f"gemm_q8/vnni/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
-            fmt = lambda v, p=1: "-" if v is None else f"{v:.{p}f}"
-            ratio = lambda a, b: "-" if a is None or b is None else f"{a / b:.2f}"
-            print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
-        print()
+        gemm_table(rows, wide, "avx512", "vnni", "fma512", "vnni")
     print("| kernel | time (us) | GFLOPS | % peak |")
     print("|---|---|---|---|")
     for n, b in rows.items():

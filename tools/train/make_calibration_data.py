@@ -116,6 +116,23 @@ def adc_test(out: str, n: int) -> None:
     print(f"{len(y)} images ({int((y == 0).sum())} good) -> {out}/labels.csv")
 
 
+def write_split_csvs(out: str, splits, data_dir: str, good: str, group: str, noun: str) -> None:
+    """splits: (file name, rows) pairs; each CSV gets path (relative to out), label and the group column."""
+    os.makedirs(out, exist_ok=True)
+    for name, rows in splits:
+        rows = sorted(rows, key=lambda r: r["path"])
+        lines = [f"path,label,{group}"]
+        for r in rows:
+            rel = os.path.relpath(os.path.join(data_dir, r["path"]), out)
+            if "," in rel or '"' in rel:
+                sys.exit(f"unexpected character in path {rel!r}")
+            lines.append(f"{rel},{r['label']},{r[group]}")
+        write_text_atomic(os.path.join(out, name), "\n".join(lines) + "\n")
+        bad = sum(r["label"] != good for r in rows)
+        print(f"{name}: {len(rows)} {noun} ({bad} defective, {len(rows) - bad} {good}) from "
+              f"{len({r[group] for r in rows})} {group}s -> {out}/{name}")
+
+
 def awc(out: str) -> None:
     """Two CSVs from the 3-way lot split of train_awc_staged.split3: calib.csv (the calibration lots,
     never trained on nor monitored: what `triage calibrate` reads) and val.csv (the validation lots:
@@ -123,19 +140,7 @@ def awc(out: str) -> None:
     import data_wm811k as W
     from train_awc_staged import split3
     _, calib, val = split3(W.load_index())
-    os.makedirs(out, exist_ok=True)
-    for name, rows in (("calib.csv", calib), ("val.csv", val)):
-        rows = sorted(rows, key=lambda r: r["path"])
-        lines = ["path,label,lot"]
-        for r in rows:
-            rel = os.path.relpath(os.path.join(W.DATA_DIR, r["path"]), out)
-            if "," in rel or '"' in rel:
-                sys.exit(f"unexpected character in path {rel!r}")
-            lines.append(f"{rel},{r['label']},{r['lot']}")
-        write_text_atomic(os.path.join(out, name), "\n".join(lines) + "\n")
-        bad = sum(r["label"] != W.GOOD for r in rows)
-        print(f"{name}: {len(rows)} maps ({bad} defective, {len(rows) - bad} none) from "
-              f"{len({r['lot'] for r in rows})} lots -> {out}/{name}")
+    write_split_csvs(out, (("calib.csv", calib), ("val.csv", val)), W.DATA_DIR, W.GOOD, "lot", "maps")
 
 
 def pcb(out: str) -> None:
@@ -143,19 +148,7 @@ def pcb(out: str) -> None:
     trained on; the calibration boards not even monitored)."""
     import data_deeppcb as D
     _, calib, val = D.split_by_pair(D.load_index())
-    os.makedirs(out, exist_ok=True)
-    for name, rows in (("calib.csv", calib), ("val.csv", val)):
-        rows = sorted(rows, key=lambda r: r["path"])
-        lines = ["path,label,pair"]
-        for r in rows:
-            rel = os.path.relpath(os.path.join(D.DATA_DIR, r["path"]), out)
-            if "," in rel or '"' in rel:
-                sys.exit(f"unexpected character in path {rel!r}")
-            lines.append(f"{rel},{r['label']},{r['pair']}")
-        write_text_atomic(os.path.join(out, name), "\n".join(lines) + "\n")
-        bad = sum(r["label"] != D.GOOD for r in rows)
-        print(f"{name}: {len(rows)} sites ({bad} defective, {len(rows) - bad} none) from "
-              f"{len({r['pair'] for r in rows})} boards -> {out}/{name}")
+    write_split_csvs(out, (("calib.csv", calib), ("val.csv", val)), D.DATA_DIR, D.GOOD, "pair", "sites")
 
 
 def main() -> None:

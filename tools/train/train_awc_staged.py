@@ -31,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_wm811k as W  # noqa: E402
 from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint  # noqa: E402
 from model import CFViT, make_config  # noqa: E402
+from train_awc import INPUT, prep_batch  # noqa: E402  (the engine's preprocessing of a batch of maps)
 from wafer_teacher import WaferCNN  # noqa: E402
 
-INPUT = {"channels": 1, "max_value_u8": 2, "max_value_u16": 2, "mean": 0.5, "std": 0.5}
 LAB = {l: i for i, l in enumerate(W.LABELS)}
 
 
@@ -41,15 +41,6 @@ def student_arch(img: int, patch: int, topk: int, dim: int, depth: int) -> dict:
     return {"name": "cfvit", "in_chans": 1, "img_full": img, "img_coarse": img // 2, "patch": patch,
             "stem_channels": [16, 32], "dim": dim, "heads": 4, "depth": depth, "mlp_ratio": 4,
             "reuse_hidden": dim, "topk": topk, "rank_layers": 3, "ln_eps": 1e-6, "bn_eps": 1e-5}
-
-
-def prep_batch(maps, S):
-    """The engine's preprocessing: v / max, bilinear half-pixel resize (no antialias), normalise."""
-    out = torch.empty(len(maps), 1, S, S)
-    for i, m in enumerate(maps):
-        x = torch.from_numpy(m.astype(np.float32))[None, None] / np.float32(INPUT["max_value_u8"])
-        out[i] = F.interpolate(x, size=(S, S), mode="bilinear", align_corners=False, antialias=False)[0]
-    return (out - np.float32(INPUT["mean"])) / np.float32(INPUT["std"])
 
 
 def split3(rows):
