@@ -1,5 +1,6 @@
 // The C API (triage.h): argument checks, exception firewall, error messages. Everything else is in
 // Engine.
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -26,10 +27,13 @@ void set_open_error(const Error& e) { std::snprintf(g_open_error, sizeof(g_open_
 bool resolve_options(const triage_options* in, triage_options& out, Error& err) {
   triage_options_init(&out);
   if (!in) return true;
-  if (in->struct_size != sizeof(triage_options))
-    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u != %zu (use triage_options_init)", in->struct_size,
-                   sizeof(triage_options));
-  out = *in;
+  if (in->struct_size != sizeof(triage_options) && in->struct_size != TRIAGE_OPTIONS_SIZE_V1)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u is not a published size (%u or %zu; use triage_options_init)",
+                   in->struct_size, TRIAGE_OPTIONS_SIZE_V1, sizeof(triage_options));
+  // An older caller's struct: its fields over the defaults, the rest stays default. struct_size then
+  // says what this library's struct is, so the engine sees one layout.
+  std::memcpy(&out, in, in->struct_size);
+  out.struct_size = sizeof(triage_options);
   return true;
 }
 
@@ -162,10 +166,19 @@ triage_status triage_classify_batch(triage_model* model, const triage_image* ima
   return guarded(err, [&] { model->engine.classify(images, static_cast<int>(n), results, err); });
 }
 
+static_assert(TRIAGE_OPTIONS_SIZE_V1 == offsetof(triage_options, arena), "published options size V1");
+static_assert(TRIAGE_MODEL_INFO_SIZE_MIN == offsetof(triage_model_info, model_name) + sizeof(const char*), "info size");
+
 triage_status triage_get_info(const triage_model* model, triage_model_info* out) {
   if (!model || !out) return TRIAGE_E_INVALID_ARGUMENT;
-  if (out->struct_size != sizeof(triage_model_info)) return TRIAGE_E_INVALID_ARGUMENT;
-  model->engine.info(*out);
+  const uint32_t size = out->struct_size;
+  if (size < TRIAGE_MODEL_INFO_SIZE_MIN || size > sizeof(triage_model_info) || size % 8 != 0)
+    return TRIAGE_E_INVALID_ARGUMENT;
+  triage_model_info full{};
+  full.struct_size = sizeof(full);
+  model->engine.info(full);
+  full.struct_size = size;
+  std::memcpy(out, &full, size);  // an older caller's struct: filled to its end, never past it
   return TRIAGE_OK;
 }
 

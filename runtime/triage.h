@@ -66,7 +66,10 @@ typedef enum triage_route { TRIAGE_ROUTE_COARSE = 0, TRIAGE_ROUTE_FINE = 1 } tri
 
 typedef enum triage_pixel { TRIAGE_PIXEL_U8 = 1, TRIAGE_PIXEL_U16 = 2 } triage_pixel;
 
-/* Versioned by struct_size: always start from triage_options_init(&o). */
+/* Versioned by struct_size: always start from triage_options_init(&o). A caller compiled against an
+ * older header passes its smaller struct_size: every published size is accepted (fields the caller's
+ * struct lacks keep their defaults); a size this library does not know is TRIAGE_E_INVALID_ARGUMENT.
+ * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. reserved) and sizeof(triage_options) (+ arena). */
 typedef struct triage_options {
   uint32_t struct_size; /* sizeof(triage_options) */
   uint32_t threads;     /* 1..TRIAGE_MAX_THREADS; 1 = run on the calling thread only */
@@ -99,6 +102,9 @@ typedef struct triage_result {
   float fine_us;              /* wall time of the fine pass, 0 when not escalated (per image) */
 } triage_result;
 
+/* Versioned by struct_size (set by the caller): any size from TRIAGE_MODEL_INFO_SIZE_MIN (struct_size and
+ * model_name) to sizeof(triage_model_info), a multiple of 8, is accepted and exactly that many bytes are
+ * written (an older caller's struct is filled up to its end, never past it). */
 typedef struct triage_model_info {
   uint32_t struct_size;          /* sizeof(triage_model_info), set by the caller */
   const char* model_name;        /* model.name */
@@ -123,6 +129,9 @@ typedef struct triage_model_info {
   int32_t router_calibrated;
   double coarse_good_threshold, coarse_defect_threshold, fine_good_threshold, review_threshold;
 } triage_model_info;
+
+#define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */
+#define TRIAGE_MODEL_INFO_SIZE_MIN 16u
 
 typedef struct triage_model triage_model;
 

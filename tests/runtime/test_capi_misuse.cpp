@@ -1,6 +1,7 @@
 // C API misuse: every bad argument or malformed model gives a status code and a message, never a crash.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -157,6 +158,64 @@ TEST(CApiOpen, EnvironmentIsaNamesAreCheckedAtOpen) {
     m = nullptr;
   }
   ::unsetenv("TRIAGE_ISA");
+}
+
+// ABI (issue 14): a caller built against an older header passes its smaller struct; the library
+// accepts every published size, defaults what the old struct lacks, and writes no byte past it.
+TEST(CApiAbi, OlderOptionsStructGetsDefaultsForNewFields) {
+  const std::vector<uint8_t> model = make_random_model(RandomModelSpec{});
+  struct Old {  // the V1 layout, followed by bytes an old caller never set
+    uint32_t struct_size, threads, isa_cap, max_batch, force, reserved;
+    unsigned char after[32];
+  } old;
+  static_assert(offsetof(Old, after) == TRIAGE_OPTIONS_SIZE_V1);
+  std::memset(&old, 0xA5, sizeof old);  // garbage where arena / arena_size would be
+  old.struct_size = TRIAGE_OPTIONS_SIZE_V1;
+  old.threads = 2;
+  old.isa_cap = TRIAGE_ISA_AUTO;
+  old.max_batch = 3;
+  old.force = TRIAGE_FORCE_NONE;
+  old.reserved = 0;
+  triage_model* m = nullptr;
+  ASSERT_EQ(triage_open_memory(model.data(), model.size(), reinterpret_cast<const triage_options*>(&old), &m), TRIAGE_OK)
+      << triage_open_error();
+  triage_model_info info{};
+  info.struct_size = sizeof info;
+  ASSERT_EQ(triage_get_info(m, &info), TRIAGE_OK);
+  EXPECT_EQ(info.threads, 2u);
+  EXPECT_EQ(info.max_batch, 3u);
+  EXPECT_GT(info.arena_bytes, 0u);  // the library allocated its own arena: the garbage was not read as one
+  triage_close(m);
+  for (uint32_t bad : {0u, 8u, TRIAGE_OPTIONS_SIZE_V1 + 8, uint32_t(sizeof(triage_options)) + 8}) {
+    old.struct_size = bad;
+    EXPECT_EQ(triage_open_memory(model.data(), model.size(), reinterpret_cast<const triage_options*>(&old), &m),
+              TRIAGE_E_INVALID_ARGUMENT) << bad;
+    EXPECT_NE(std::strstr(triage_open_error(), "struct_size"), nullptr);
+  }
+}
+
+TEST(CApiAbi, OlderInfoStructIsFilledToItsEndOnly) {
+  const std::vector<uint8_t> model = make_random_model(RandomModelSpec{});
+  triage_model* m = nullptr;
+  ASSERT_EQ(triage_open_memory(model.data(), model.size(), nullptr, &m), TRIAGE_OK) << triage_open_error();
+  triage_model_info full{};
+  full.struct_size = sizeof full;
+  ASSERT_EQ(triage_get_info(m, &full), TRIAGE_OK);
+  for (uint32_t size = TRIAGE_MODEL_INFO_SIZE_MIN; size <= sizeof(triage_model_info); size += 8) {
+    unsigned char buf[sizeof(triage_model_info) + 16];
+    std::memset(buf, 0x5A, sizeof buf);
+    std::memcpy(buf, &size, sizeof size);
+    ASSERT_EQ(triage_get_info(m, reinterpret_cast<triage_model_info*>(buf)), TRIAGE_OK) << size;
+    EXPECT_EQ(std::memcmp(buf + sizeof(uint32_t), reinterpret_cast<const unsigned char*>(&full) + sizeof(uint32_t),
+                          size - sizeof(uint32_t)), 0) << size;  // the prefix equals the full answer
+    for (size_t i = size; i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0x5A) << "byte " << i << " past struct_size " << size;
+  }
+  triage_model_info tiny{};
+  tiny.struct_size = 8;
+  EXPECT_EQ(triage_get_info(m, &tiny), TRIAGE_E_INVALID_ARGUMENT);
+  tiny.struct_size = TRIAGE_MODEL_INFO_SIZE_MIN + 4;  // not on a field boundary
+  EXPECT_EQ(triage_get_info(m, &tiny), TRIAGE_E_INVALID_ARGUMENT);
+  triage_close(m);
 }
 
 TEST(CApiOpen, CallerArena) {
