@@ -128,6 +128,19 @@ TEST(ImageIo, Pgm) {
   }
 }
 
+// Found by fuzz_image: a message quoting file bytes (an NPY shape or dtype) could hold a newline or
+// control characters, or grow with the header; messages are one printable line of bounded length.
+TEST(ImageIo, ErrorMessagesQuotingTheFileStayOneShortLine) {
+  Image img;
+  std::string err;
+  EXPECT_FALSE(decode_image(npy("|u1", "(2,\n 3\r\x01, 9, 9, 9)", {1, 2, 3, 4, 5, 6}), img, err));
+  EXPECT_NE(err.find("NPY"), std::string::npos) << err;
+  for (char c : err) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << err;
+  EXPECT_FALSE(decode_image(npy("<f8" + std::string(5000, '\n'), "(2, 3)", {1, 2, 3, 4, 5, 6}), img, err));
+  EXPECT_LE(err.size(), 243u);
+  EXPECT_EQ(err.find('\n'), std::string::npos);
+}
+
 TEST(ImageIo, Npy) {
   Image img;
   std::string err;

@@ -12,8 +12,21 @@
 namespace triage::cli {
 namespace {
 
+// Messages quote bytes of the file (an NPY dtype or shape): they stay one printable line of bounded
+// length whatever the file holds (found by fuzz_image: a shape with a newline broke the one-line rule).
+constexpr size_t kMaxErrorChars = 240;
+
 bool fail(std::string& err, const std::string& msg) {
-  err = msg;
+  err.clear();
+  for (char c : msg) {
+    if (err.size() == kMaxErrorChars) {
+      err += "...";
+      break;
+    }
+    const unsigned char u = static_cast<unsigned char>(c);
+    err += (u < 0x20 || u == 0x7f) ? '?' : c;
+  }
+  if (err.empty()) err = "malformed image";
   return false;
 }
 
