@@ -10,15 +10,11 @@
 
 #include "tools/cli/image_io.h"
 
+#define TRIAGE_FUZZ_TARGET "fuzz_image"
+#include "tests/fuzz/fuzz_check.h"
+
 namespace {
 
-#define FUZZ_CHECK(cond, what)                                                  \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::fprintf(stderr, "fuzz_image: invariant failed: %s (%s)\n", what, #cond); \
-      std::abort();                                                             \
-    }                                                                           \
-  } while (0)
 
 volatile uint32_t g_sink;
 

@@ -11,15 +11,11 @@
 
 #include "runtime/triage.h"
 
+#define TRIAGE_FUZZ_TARGET "fuzz_open"
+#include "tests/fuzz/fuzz_check.h"
+
 namespace {
 
-#define FUZZ_CHECK(cond, what)                                                 \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "fuzz_open: invariant failed: %s (%s)\n", what, #cond); \
-      std::abort();                                                            \
-    }                                                                          \
-  } while (0)
 
 void classify_once(triage_model* m, uint32_t channels) {
   static uint8_t pixels[3 * 40 * 37];

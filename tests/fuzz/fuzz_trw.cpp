@@ -9,17 +9,13 @@
 
 #include "weights_format/trw.h"
 
+#define TRIAGE_FUZZ_TARGET "fuzz_trw"
+#include "tests/fuzz/fuzz_check.h"
+
 namespace {
 
 using namespace triage::trw;
 
-#define FUZZ_CHECK(cond, what)                                              \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "fuzz_trw: invariant failed: %s (%s)\n", what, #cond); \
-      std::abort();                                                         \
-    }                                                                       \
-  } while (0)
 
 volatile uint64_t g_sink;
 

@@ -97,3 +97,15 @@ def evaluate(model, full, coarse, y, K=None, bs=128, fine_all=True):
         pa.append(model.fine(xf, co, model.Gc).argmax(-1) if fine_all
                   else torch.full((len(xf),), -1, dtype=torch.long))
     return {"coarse": torch.cat(pc).numpy(), "fine": torch.cat(pf).numpy(), "fine_all": torch.cat(pa).numpy()}
+
+
+def write_report(report: dict, outdir: str, keys, log) -> None:
+    """report.json beside the run (atomically), then one log line per evaluated pass in keys."""
+    tmp = os.path.join(outdir, "report.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(report, f, indent=1)
+    os.replace(tmp, os.path.join(outdir, "report.json"))
+    for k in keys:
+        r = report[k]
+        log(f"{k}: acc {r['accuracy']:.4f} escapes {r['escapes']}/{r['n_defect']} over-rejects "
+            f"{r['over_rejects']}/{r['n_good']} recall " + " ".join(f"{c}={v:.2f}" for c, v in r["recall"].items()))

@@ -16,7 +16,6 @@ calibration, never trained on), val ~20% (reported). Log <out>/train.log, report
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_deeppcb as D  # noqa: E402
-from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint  # noqa: E402
+from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint, write_report  # noqa: E402
 from effnet_lite0 import EfficientNetLite0  # noqa: E402
 from model import CFViT, make_config  # noqa: E402
 from train_awc_staged import Log, save_state  # noqa: E402
@@ -186,13 +185,7 @@ def main():
     else:
         report["coarse_fine_agreement"] = float((p["coarse"] == p["fine"]).mean())
         save_checkpoint(model, make_config("adc-pcb", ARCH, D.LABELS, D.GOOD, INPUT), args.out)
-    with open(os.path.join(args.out, "report.json.tmp"), "w") as f:
-        json.dump(report, f, indent=1)
-    os.replace(os.path.join(args.out, "report.json.tmp"), os.path.join(args.out, "report.json"))
-    for k in p:
-        r = report[k]
-        log(f"{k}: acc {r['accuracy']:.4f} escapes {r['escapes']}/{r['n_defect']} over-rejects "
-            f"{r['over_rejects']}/{r['n_good']} recall " + " ".join(f"{c}={v:.2f}" for c, v in r["recall"].items()))
+    write_report(report, args.out, list(p), log)
     log(f"done: {spent:.0f} s of training ({args.threads} thread(s))")
 
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_wm811k as W  # noqa: E402
-from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint  # noqa: E402
+from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint, write_report  # noqa: E402
 from model import CFViT, make_config  # noqa: E402
 from train_awc import INPUT, prep_batch  # noqa: E402  (the engine's preprocessing of a batch of maps)
 from wafer_teacher import WaferCNN  # noqa: E402
@@ -252,13 +252,7 @@ def main():
         report["coarse_fine_agreement"] = float((p["coarse"] == p["fine"]).mean())
         save_checkpoint(model, make_config("awc-wm811k", model.cfg, W.LABELS, W.GOOD, INPUT), args.out)
         keys = ["coarse", "fine", "fine_all"]
-    with open(os.path.join(args.out, "report.json.tmp"), "w") as f:
-        json.dump(report, f, indent=1)
-    os.replace(os.path.join(args.out, "report.json.tmp"), os.path.join(args.out, "report.json"))
-    for k in keys:
-        r = report[k]
-        log(f"{k}: acc {r['accuracy']:.4f} escapes {r['escapes']}/{r['n_defect']} over-rejects "
-            f"{r['over_rejects']}/{r['n_good']} recall " + " ".join(f"{c}={v:.2f}" for c, v in r["recall"].items()))
+    write_report(report, args.out, keys, log)
     log(f"done: {spent:.0f} s of training ({args.threads} thread(s))")
 
 
