@@ -15,7 +15,6 @@
 
 namespace {
 
-
 volatile uint32_t g_sink;
 
 void check(bool ok, const triage::cli::Image& im, const std::string& err) {

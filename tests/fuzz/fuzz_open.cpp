@@ -16,7 +16,6 @@
 
 namespace {
 
-
 void classify_once(triage_model* m, uint32_t channels) {
   static uint8_t pixels[3 * 40 * 37];
   for (size_t i = 0; i < sizeof pixels; ++i) pixels[i] = static_cast<uint8_t>(i * 37 + 11);

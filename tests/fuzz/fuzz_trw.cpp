@@ -16,7 +16,6 @@ namespace {
 
 using namespace triage::trw;
 
-
 volatile uint64_t g_sink;
 
 uint64_t bits_of(double d) {
