@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--ckpt-min", type=float, default=5.0)
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
-    lr = args.lr if args.lr is not None else (1e-3 if args.stage == "teacher" else 1e-3)
+    lr = args.lr if args.lr is not None else 1e-3
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     log = Log(os.path.join(args.out, "train.log"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F  # noqa: F401
 
 from conv_teacher import ResBlock  # the same residual 3x3 block as the adc-sem teacher
 
