@@ -81,6 +81,10 @@ bool load_labels(Meta& m, ModelConfig& cfg, Error& err) {
       return err.set(TRIAGE_E_FORMAT, "metadata 'labels' holds an empty or over-long (>%d) name", kMaxLabelLen);
   std::string good;
   if (!m.str("good_label", good)) return false;
+  if (good.empty()) {  // no good class: every class is a defect class (runtime/router.h)
+    cfg.good = -1;
+    return true;
+  }
   for (size_t i = 0; i < cfg.labels.size(); ++i)
     if (cfg.labels[i] == good) {
       cfg.good = static_cast<int>(i);

@@ -25,12 +25,12 @@ int top_defect(const float* probs, int n, int good) {
 CoarseDecision decide_coarse(const float* probs, int n, int good, const RouterThresholds& t) {
   const int d = top_defect(probs, n, good);
   if (d >= 0 && static_cast<double>(probs[d]) >= t.coarse_defect) return {true, d};
-  if (static_cast<double>(probs[good]) >= t.coarse_good) return {true, good};
+  if (good >= 0 && static_cast<double>(probs[good]) >= t.coarse_good) return {true, good};
   return {false, -1};
 }
 
 int decide_final(const float* probs, int n, int good, const RouterThresholds& t) {
-  if (static_cast<double>(probs[good]) >= t.fine_good) return good;
+  if (good >= 0 && static_cast<double>(probs[good]) >= t.fine_good) return good;
   const int d = top_defect(probs, n, good);
   return d >= 0 ? d : good;
 }

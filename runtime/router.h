@@ -9,6 +9,9 @@ namespace triage::rt {
 // Softmax of n logits into probs (max-subtracted, f32; deterministic).
 void softmax(const float* logits, int n, float* probs);
 
+// `good` < 0: the model has no good class (every class is a defect class): there is no good exit and no
+// escape; the coarse pass exits only on a confident class (coarse_defect), the final decision is the argmax.
+
 // Most probable class other than `good` (the smallest index on ties); -1 when there is no other class.
 int top_defect(const float* probs, int n, int good);
 

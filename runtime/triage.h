@@ -112,7 +112,7 @@ typedef struct triage_model_info {
   const char* weight_dtype;      /* "f32", "f16", "bf16" or "q8" (as stored in the file) */
   const char* isa;               /* ISA the kernels run: "scalar", "avx2", ... */
   uint32_t num_classes;
-  int32_t good_class;            /* index of the "no defect" class */
+  int32_t good_class;            /* index of the "no defect" class; -1: the model has none (no good exit) */
   const char* const* class_names;/* num_classes names, model-owned */
   uint32_t in_channels;
   uint32_t img_full;             /* Sf */

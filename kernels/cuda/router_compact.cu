@@ -33,7 +33,7 @@ __device__ int decide(const RouterArgs& a, int i) {
     }
   }
   if (best >= 0 && static_cast<double>(pb) >= a.coarse_defect) return 0;
-  if (static_cast<double>(prob(a.good)) >= a.coarse_good) return 0;
+  if (a.good >= 0 && static_cast<double>(prob(a.good)) >= a.coarse_good) return 0;
   return 1;
 }
 
@@ -69,7 +69,7 @@ __global__ void __launch_bounds__(kThreads) router_kernel(const RouterArgs a) {
 }  // namespace
 
 cudaError_t router_compact(const RouterArgs& a, cudaStream_t s) {
-  if (!a.logits || !a.n || !a.flags || !a.esc || !a.m || a.ncls < 1 || a.good < 0 || a.good >= a.ncls ||
+  if (!a.logits || !a.n || !a.flags || !a.esc || !a.m || a.ncls < 1 || a.good < -1 || a.good >= a.ncls ||
       a.images < 1 || a.force < 0 || a.force > 3)
     return cudaErrorInvalidValue;
   router_kernel<<<1, kThreads, 0, s>>>(a);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 
+#include "runtime/triage.h"
 #include "runtime/version.h"
 #include "tests/convert/convert_helpers.h"
 #include "tools/convert/fold_bn.h"
@@ -211,6 +212,43 @@ TEST(Convert, CfvitF32IsExact) {
   ASSERT_TRUE(test::convert_model(dir, m, trw::DType::F32, c, err)) << err.message;
   check_tensors(c, m, trw::DType::F32);
   EXPECT_TRUE(std::isinf(c.report.min_snr_db));
+}
+
+// A model without a good class (config good_label null, .trw good_label ""): it opens, reports
+// good_class -1, and its router never exits at the coarse pass below coarse_defect nor decides "good".
+TEST(Convert, NoGoodClassModelOpensAndRoutesOnConfidenceOnly) {
+  test::TempDir dir;
+  test::TinyModel m = test::tiny_cfvit(5);
+  m.config["good_label"] = nullptr;
+  test::Converted c;
+  Error err;
+  ASSERT_TRUE(test::convert_model(dir, m, trw::DType::Q8, c, err)) << err.message;
+  EXPECT_EQ(meta_str(c.file, "good_label"), "");
+  const auto bytes = c.buf.span();
+  triage_options o;
+  triage_options_init(&o);
+  triage_model* model = nullptr;
+  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &model), TRIAGE_OK) << triage_open_error();
+  triage_model_info info{};
+  info.struct_size = sizeof info;
+  ASSERT_EQ(triage_get_info(model, &info), TRIAGE_OK);
+  EXPECT_EQ(info.good_class, -1);
+  std::vector<uint8_t> px(40 * 36);
+  uint32_t state = 12345;
+  for (int n = 0; n < 16; ++n) {
+    for (auto& v : px) v = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    const triage_image im{px.data(), TRIAGE_PIXEL_U8, 40, 36, 1, 36};
+    triage_result r{};
+    ASSERT_EQ(triage_classify(model, &im, &r), TRIAGE_OK) << triage_last_error(model);
+    int argmax = 0;
+    for (int k = 1; k < static_cast<int>(info.num_classes); ++k)
+      if (r.probabilities[k] > r.probabilities[argmax]) argmax = k;
+    EXPECT_EQ(r.class_index, argmax);  // the final decision is the argmax of the pass that decided
+    if (r.route == TRIAGE_ROUTE_COARSE) {
+      EXPECT_GE(r.confidence, info.coarse_defect_threshold);
+    }
+  }
+  triage_close(model);
 }
 
 TEST(Convert, TimmVitQ8KeepsNamesAndVitMetadata) {

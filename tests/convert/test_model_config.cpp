@@ -111,6 +111,19 @@ TEST(ModelConfig, InvalidValuesAreRefusedWithTheKey) {
   }
 }
 
+// good_label null: a model without a good class (stored as ""); "" itself is not a way to say it.
+TEST(ModelConfig, NullGoodLabelMeansNoGoodClass) {
+  json j = test::tiny_cfvit(1).config;
+  j["good_label"] = nullptr;
+  ModelConfig c;
+  ASSERT_EQ(config_error(j, &c), "");
+  EXPECT_EQ(c.good_label, "");
+  j["good_label"] = "";
+  EXPECT_NE(config_error(j).find("good_label"), std::string::npos);
+  j["good_label"] = 3;
+  EXPECT_NE(config_error(j).find("good_label: must be a string"), std::string::npos);
+}
+
 TEST(ModelConfig, MissingKeysAreNamed) {
   for (const char* key : {"/arch/dim", "/arch/bn_eps", "/labels", "/input", "/good_label", "/input/mean"}) {
     json j = test::tiny_cfvit(1).config;

@@ -61,5 +61,23 @@ TEST(Router, SoftmaxSumsToOne) {
   EXPECT_GT(p[0], p[1]);
 }
 
+
+// A model without a good class (good = -1): no good exit at either pass, the final decision is the
+// argmax, the coarse pass exits only on a confident class.
+TEST(Router, NoGoodClass) {
+  const float p[] = {0.95f, 0.03f, 0.02f};  // class 0 is a defect class here, not "good"
+  const CoarseDecision d = decide_coarse(p, 3, -1, th(0.5, 0.9, 0.5, 0.6));
+  EXPECT_TRUE(d.exit);
+  EXPECT_EQ(d.cls, 0);
+  const float q[] = {0.5f, 0.3f, 0.2f};  // below coarse_defect: escalate, whatever coarse_good says
+  EXPECT_FALSE(decide_coarse(q, 3, -1, th(0.0, 0.9, 0.5, 0.6)).exit);
+  EXPECT_EQ(decide_final(q, 3, -1, th(2.0, 0.9, 0.0, 0.6)), 0);
+  const float r[] = {0.2f, 0.3f, 0.5f};
+  EXPECT_EQ(decide_final(r, 3, -1, th(2.0, 0.9, 0.0, 0.6)), 2);
+  EXPECT_EQ(top_defect(r, 3, -1), 2);
+  const float t[] = {0.4f, 0.4f, 0.2f};  // ties go to the smaller index
+  EXPECT_EQ(decide_final(t, 3, -1, th(2.0, 0.9, 0.5, 0.6)), 0);
+}
+
 }  // namespace
 }  // namespace triage::rt

@@ -212,6 +212,12 @@ int cmd_calibrate(int argc, char** argv) {
     std::fprintf(stderr, "triage calibrate: %s\n", error.c_str());
     return 1;
   }
+  if (table.good < 0) {
+    std::fprintf(stderr, "triage calibrate: model %s has no good class: there is no escape rate to bound and no good "
+                 "threshold to choose (its router exits at the coarse pass only on router.coarse_defect_threshold)\n",
+                 printable(model.name).c_str());
+    return 1;
+  }
   lo.coarse_defect = a.has("--coarse-defect") ? coarse_defect : model.coarse_defect;
   lo.review = a.has("--review") ? review : model.review;
 

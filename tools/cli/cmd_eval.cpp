@@ -78,7 +78,10 @@ bool write_text(const std::string& path, const std::string& text, std::string& e
 }
 
 // Escapes / over-rejects / accuracy of one set of decisions, as JSON.
-json summary(const calib::RoutedCounts& c, double confidence) {
+// A model without a good class has no escapes and no over-rejects: those are null.
+json summary(const calib::RoutedCounts& c, double confidence, bool has_good) {
+  if (!has_good) return {{"accuracy", calib::rate(c.correct, c.images)}, {"escapes", nullptr},
+                         {"escape_bound", nullptr}, {"over_rejects", nullptr}};
   return {{"accuracy", calib::rate(c.correct, c.images)},
           {"escapes", c.escapes},
           {"escape_bound", clopper_pearson_upper(c.escapes, c.defective, confidence)},
@@ -166,6 +169,7 @@ int cmd_eval(int argc, char** argv) {
   for (size_t i = 0; i < t.size(); ++i) tok_r += tr.routed_tokens[i], tok_a += tr.fine_all_tokens[i];
   const double mean_r = mean(tr.routed_ms), mean_a = mean(tr.fine_all_ms);
 
+  const bool has_good = t.good >= 0;  // a model without a good class: no escape figures, no good exit
   json j;
   j["model"] = {{"name", model.name}, {"path", model_path}, {"dtype", model.dtype}, {"isa", model.isa},
                 {"threads", model.threads}, {"router_calibrated", model.calibrated},
@@ -177,12 +181,13 @@ int cmd_eval(int argc, char** argv) {
   j["good"] = c.good;
   j["defective"] = c.defective;
   j["accuracy"] = calib::rate(c.correct, c.images);
-  j["escapes"] = c.escapes;
-  j["escape_rate"] = calib::rate(c.escapes, c.defective);
-  j["escape_bound"] = bound;
+  j["has_good_class"] = has_good;
+  j["escapes"] = has_good ? json(c.escapes) : json(nullptr);
+  j["escape_rate"] = has_good ? json(calib::rate(c.escapes, c.defective)) : json(nullptr);
+  j["escape_bound"] = has_good ? json(bound) : json(nullptr);
   j["escape_bound_confidence"] = confidence;
-  j["over_rejects"] = c.over_rejects;
-  j["over_reject_rate"] = calib::rate(c.over_rejects, c.good);
+  j["over_rejects"] = has_good ? json(c.over_rejects) : json(nullptr);
+  j["over_reject_rate"] = has_good ? json(calib::rate(c.over_rejects, c.good)) : json(nullptr);
   j["escalation_rate"] = calib::rate(c.escalated, c.images);
   j["review_rate"] = calib::rate(reviews, c.images);
   j["latency_ms"] = {{"mean", mean_r}, {"p50", percentile(tr.routed_ms, 50)}, {"p99", percentile(tr.routed_ms, 99)},
@@ -194,8 +199,8 @@ int cmd_eval(int argc, char** argv) {
   j["coarse_accuracy"] = calib::rate(cc.correct, cc.images);
   j["fine_accuracy"] = calib::rate(cf.correct, cf.images);
   j["fine_all_accuracy"] = calib::rate(ca.correct, ca.images);
-  j["passes"] = {{"coarse_only", summary(cc, confidence)}, {"fine", summary(cf, confidence)},
-                 {"fine_all", summary(ca, confidence)}};
+  j["passes"] = {{"coarse_only", summary(cc, confidence, has_good)}, {"fine", summary(cf, confidence, has_good)},
+                 {"fine_all", summary(ca, confidence, has_good)}};
   j["router_parity"] = {{"agree", parity}, {"images", t.size()}};
   json classes = json::object();
   const size_t k = static_cast<size_t>(t.ncls);
@@ -203,7 +208,7 @@ int cmd_eval(int argc, char** argv) {
     uint64_t tp = c.confusion[r * k + r], row = 0, col = 0;
     for (size_t q = 0; q < k; ++q) row += c.confusion[r * k + q], col += c.confusion[q * k + r];
     classes[t.class_names[r]] = {{"n", row}, {"precision", calib::rate(tp, col)}, {"recall", calib::rate(tp, row)},
-                                 {"escapes", c.class_escapes[r]}};
+                                 {"escapes", has_good ? json(c.class_escapes[r]) : json(nullptr)}};
   }
   j["classes"] = classes;
   json conf = json::array();
@@ -215,7 +220,7 @@ int cmd_eval(int argc, char** argv) {
   Series s_bound{"escape bound", {}, {}, "#c0392b"}, s_esc{"escalation rate", {}, {}, "#2e86c1"};
   json curve = json::array();
   for (double g : calib::default_coarse_grid()) {
-    if (g > 1) continue;
+    if (g > 1 || !has_good) continue;
     rt::RouterThresholds tg = th;
     tg.coarse_good = g;
     const calib::RoutedCounts cg = calib::count_routed(t, tg);
@@ -234,10 +239,10 @@ int cmd_eval(int argc, char** argv) {
     const std::string title = model.name + " on " + std::filesystem::path(a.get("--data")).filename().string();
     Series lat_r{"routed", {}, tr.routed_ms, "#2e86c1"}, lat_a{"fine-all", {}, tr.fine_all_ms, "#c0392b"};
     if (!write_text(plots + "/confusion.svg", svg_confusion("confusion (routed): " + title, t.class_names, c.confusion), error) ||
-        !write_text(plots + "/router_curve.svg",
+        (has_good && !write_text(plots + "/router_curve.svg",
                     svg_lines("escape bound (" + std::to_string(confidence).substr(0, 4) + ") and escalation vs coarse good threshold: " + title,
                               "1 - router.coarse_good_threshold", "rate", {s_bound, s_esc}, true, true, now),
-                    error) ||
+                    error)) ||
         !write_text(plots + "/latency.svg",
                     svg_histogram("latency per image: " + title, "ms", {lat_r, lat_a}, 60,
                                   {{percentile(tr.routed_ms, 50), "p50"}, {percentile(tr.routed_ms, 99), "p99"}}),
@@ -260,11 +265,15 @@ int cmd_eval(int argc, char** argv) {
               static_cast<unsigned long long>(c.defective));
   std::printf("accuracy     %s routed | coarse only %s | fine (K=%u) %s | fine-all %s\n", pct(j["accuracy"]).c_str(),
               pct(j["coarse_accuracy"]).c_str(), model.topk, pct(j["fine_accuracy"]).c_str(), pct(j["fine_all_accuracy"]).c_str());
-  std::printf("escapes      %llu / %llu defective (%s); upper bound %s at confidence %g\n",
-              static_cast<unsigned long long>(c.escapes), static_cast<unsigned long long>(c.defective),
-              pct(calib::rate(c.escapes, c.defective)).c_str(), pct(bound).c_str(), confidence);
-  std::printf("over-reject  %llu / %llu good (%s)\n", static_cast<unsigned long long>(c.over_rejects),
-              static_cast<unsigned long long>(c.good), pct(calib::rate(c.over_rejects, c.good)).c_str());
+  if (has_good) {
+    std::printf("escapes      %llu / %llu defective (%s); upper bound %s at confidence %g\n",
+                static_cast<unsigned long long>(c.escapes), static_cast<unsigned long long>(c.defective),
+                pct(calib::rate(c.escapes, c.defective)).c_str(), pct(bound).c_str(), confidence);
+    std::printf("over-reject  %llu / %llu good (%s)\n", static_cast<unsigned long long>(c.over_rejects),
+                static_cast<unsigned long long>(c.good), pct(calib::rate(c.over_rejects, c.good)).c_str());
+  } else {
+    std::printf("escapes      none defined: the model has no good class (no good exit)\n");
+  }
   std::printf("routing      escalated %s (good %s, defective %s), review %s, engine vs router rule: %zu/%zu agree\n",
               pct(j["escalation_rate"]).c_str(), pct(calib::rate(c.escalated_good, c.good)).c_str(),
               pct(calib::rate(c.escalated_defective, c.defective)).c_str(), pct(j["review_rate"]).c_str(), parity, t.size());
@@ -277,9 +286,9 @@ int cmd_eval(int argc, char** argv) {
   std::printf("per class    %-18s %6s %9s %9s %7s\n", "", "n", "precision", "recall", "escapes");
   for (size_t r = 0; r < k; ++r) {
     const json& cl = classes[t.class_names[r]];
-    std::printf("             %-18s %6llu %9s %9s %7llu\n", printable(t.class_names[r]).c_str(),
+    std::printf("             %-18s %6llu %9s %9s %7s\n", printable(t.class_names[r]).c_str(),
                 static_cast<unsigned long long>(cl["n"].get<uint64_t>()), pct(cl["precision"]).c_str(),
-                pct(cl["recall"]).c_str(), static_cast<unsigned long long>(c.class_escapes[r]));
+                pct(cl["recall"]).c_str(), has_good ? std::to_string(c.class_escapes[r]).c_str() : "-");
   }
   std::printf("confusion    rows = true class, columns = decided (%s)\n", "same order");
   for (size_t r = 0; r < k; ++r) {

@@ -182,8 +182,15 @@ bool parse_model_config(std::string_view json_text, std::string_view what, Model
     if (!seen.insert(l.get<std::string>()).second) return r.bad(path, "duplicate label " + quote_name(l.get<std::string>()));
     out.labels.push_back(l.get<std::string>());
   }
-  if (!r.get_str(root, "good_label", "", out.good_label)) return false;
-  if (!seen.count(out.good_label)) return r.bad("good_label", quote_name(out.good_label) + " is not in labels");
+  // good_label null: the model has no good class (stored as the empty string; runtime/router.h).
+  const json* good = r.need(root, "good_label", "good_label");
+  if (!good) return false;
+  if (good->is_null()) {
+    out.good_label.clear();
+  } else {
+    if (!r.get_str(root, "good_label", "", out.good_label)) return false;
+    if (!seen.count(out.good_label)) return r.bad("good_label", quote_name(out.good_label) + " is not in labels");
+  }
 
   const json* input = r.need(root, "input", "input");
   if (!input || !parse_input(*input, r, out.input)) return false;
