@@ -11,14 +11,37 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 
+def grouped_split(rows, stratum: str, unit: str, seed: int, val_frac: float, calib_frac: float):
+    """(train, calib, val) rows: every `unit` (a board image, a defect) goes wholly to one side; within
+    each `stratum` (board group, class), ~val_frac of its units go to validation and ~calib_frac to
+    calibration (sorted, then shuffled with `seed`: deterministic)."""
+    by_stratum = {}
+    for r in rows:
+        by_stratum.setdefault(r[stratum], set()).add(r[unit])
+    rng = np.random.default_rng(seed)
+    val, cal = set(), set()
+    for g in sorted(by_stratum):
+        units = sorted(by_stratum[g])
+        rng.shuffle(units)
+        nv, nc = round(val_frac * len(units)), round(calib_frac * len(units))
+        val.update(units[:nv]); cal.update(units[nv:nv + nc])
+    tr = [r for r in rows if r[unit] not in val and r[unit] not in cal]
+    return tr, [r for r in rows if r[unit] in cal], [r for r in rows if r[unit] in val]
+
+
 def metrics(y_true, y_pred, labels, good_label):
-    """accuracy, per-class recall, escapes (defect -> good), over-rejects (good -> defect)."""
+    """accuracy, per-class recall, escapes (defect -> good), over-rejects (good -> defect); a model
+    without a good class (good_label None) has no escape figures (None)."""
     y_true = np.asarray(y_true); y_pred = np.asarray(y_pred)
-    g = labels.index(good_label)
     n = len(labels)
     cm = np.zeros((n, n), np.int64)
     np.add.at(cm, (y_true, y_pred), 1)
     recall = {labels[i]: (float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None) for i in range(n)}
+    if good_label is None:
+        return {"n": int(len(y_true)), "accuracy": float((y_true == y_pred).mean()) if len(y_true) else None,
+                "recall": recall, "escapes": None, "n_defect": int(len(y_true)), "over_rejects": None,
+                "n_good": 0, "confusion": cm.tolist()}
+    g = labels.index(good_label)
     defect = y_true != g
     return {
         "n": int(len(y_true)),

@@ -1,17 +1,19 @@
-"""Staged training of `adc-pcb` (issue 12): cfvit on DeepPCB inspection sites, grey, 7 classes,
-good_label `none` (the nuisance exit).
+"""Staged training of the real defect-review models (issue 12):
+- `--dataset pcb` (default): `adc-pcb`, cfvit on DeepPCB inspection sites, grey, 7 classes, good_label
+  `none` (the nuisance exit); split data_deeppcb.split_by_pair (by board image, per board group).
+- `--dataset optical`: `adc-optical`, cfvit on the optical die-defect review images, 3 channels, 7 classes,
+  no good class; split data_optical.split (by defect_id, per class).
 
   # stage 1: teacher, EfficientNet-Lite0 from its ImageNet weights (or --scratch), at the full resolution
-  python3 tools/train/train_adc_pcb.py teacher --epochs 4 --out tools/train/runs/pcb/teacher
+  python3 tools/train/train_adc_staged.py teacher --epochs 4 --out tools/train/runs/pcb/teacher
   # stage 2: the cfvit student distilled from it (soft labels + labels, both passes, coarse agrees with fine)
-  python3 tools/train/train_adc_pcb.py student --epochs 12 --teacher tools/train/runs/pcb/teacher \
+  python3 tools/train/train_adc_staged.py student --epochs 12 --teacher tools/train/runs/pcb/teacher \
       --out tools/train/runs/pcb/student
   # any stage: --resume continues from <out>/state.pt (written atomically every --ckpt-min minutes and
   # at the end of every epoch); the run's randomness is a function of (seed, epoch) and the saved torch
   # RNG state, so a resumed run computes what the uninterrupted one would.
 
-Split: data_deeppcb.split_by_pair (by board image, per board group): train ~70%, calib ~10% (router
-calibration, never trained on), val ~20% (reported). Log <out>/train.log, report <out>/report.json.
+Split: train ~70%, calib ~10% (router calibration, never trained on), val ~20% (reported). Log <out>/train.log, report <out>/report.json.
 """
 from __future__ import annotations
 
@@ -25,27 +27,39 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import data_deeppcb as D  # noqa: E402
+import data_deeppcb  # noqa: E402
+import data_optical  # noqa: E402
 from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint, write_report  # noqa: E402
 from effnet_lite0 import EfficientNetLite0  # noqa: E402
 from model import CFViT, make_config  # noqa: E402
 from train_awc_staged import Log, save_state  # noqa: E402
 
-ARCH = {"name": "cfvit", "in_chans": 1, "img_full": 128, "img_coarse": 64, "patch": 16,
-        "stem_channels": [16, 32], "dim": 128, "heads": 4, "depth": 6, "mlp_ratio": 4,
-        "reuse_hidden": 128, "topk": 6, "rank_layers": 3, "ln_eps": 1e-6, "bn_eps": 1e-5}
-INPUT = {"channels": 1, "max_value_u8": 255, "max_value_u16": 65535, "mean": 0.5, "std": 0.25}
-LAB = {l: i for i, l in enumerate(D.LABELS)}
-CACHE = "tools/train/runs/pcb/cache"
+DATASETS = {
+    "pcb": {
+        "model_name": "adc-pcb", "data": data_deeppcb, "split": data_deeppcb.split_by_pair, "group": "pair",
+        "cache": "tools/train/runs/pcb/cache",
+        "arch": {"name": "cfvit", "in_chans": 1, "img_full": 128, "img_coarse": 64, "patch": 16,
+                 "stem_channels": [16, 32], "dim": 128, "heads": 4, "depth": 6, "mlp_ratio": 4,
+                 "reuse_hidden": 128, "topk": 6, "rank_layers": 3, "ln_eps": 1e-6, "bn_eps": 1e-5},
+        "input": {"channels": 1, "max_value_u8": 255, "max_value_u16": 65535, "mean": 0.5, "std": 0.25}},
+    "optical": {
+        "model_name": "adc-optical", "data": data_optical, "split": data_optical.split, "group": "defect_id",
+        "cache": "tools/train/runs/optical/cache",
+        "arch": {"name": "cfvit", "in_chans": 3, "img_full": 224, "img_coarse": 112, "patch": 16,
+                 "stem_channels": [24, 48], "dim": 192, "heads": 3, "depth": 8, "mlp_ratio": 4,
+                 "reuse_hidden": 192, "topk": 12, "rank_layers": 4, "ln_eps": 1e-6, "bn_eps": 1e-5},
+        "input": {"channels": 3, "max_value_u8": 255, "max_value_u16": 65535, "mean": 0.5, "std": 0.25}},
+}
+DS = DATASETS["pcb"]
 
 
 def norm(x01):
-    return (x01 - INPUT["mean"]) / INPUT["std"]
+    return (x01 - DS["input"]["mean"]) / DS["input"]["std"]
 
 
 def load_teacher(d):
     from safetensors.torch import load_file
-    t = EfficientNetLite0(len(D.LABELS), in_chans=1)
+    t = EfficientNetLite0(len(DS["data"].LABELS), in_chans=DS["arch"]["in_chans"])
     t.load_state_dict(load_file(os.path.join(d, "teacher.safetensors")))
     return t.eval().to(memory_format=torch.channels_last)
 
@@ -59,6 +73,7 @@ def teacher_probs(t, x01, bs=128):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("stage", choices=["teacher", "student"])
+    ap.add_argument("--dataset", choices=sorted(DATASETS), default="pcb")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--bs", type=int, default=64)
@@ -71,9 +86,18 @@ def main():
     ap.add_argument("--teacher", default=None)
     ap.add_argument("--init", default=None, help="student: continue from a checkpoint dir (model.safetensors), "
                     "a new schedule (stem BN statistics kept frozen)")
+    ap.add_argument("--mix-frac", type=float, default=0.0,
+                    help="student: share of each batch replaced by mixup pairs (lambda ~ U(0,1)) that learn "
+                    "from the teacher's soft labels only (function matching)")
+    ap.add_argument("--extra", type=int, default=0,
+                    help="pcb: add N fresh cuts of every training board image (data_deeppcb.extra_windows)")
     ap.add_argument("--ckpt-min", type=float, default=5.0)
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
+    global DS
+    DS = DATASETS[args.dataset]
+    D, ARCH, INPUT, CACHE = DS["data"], DS["arch"], DS["input"], DS["cache"]
+    LAB = {l: i for i, l in enumerate(D.LABELS)}
     lr = args.lr if args.lr is not None else 1e-3
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
@@ -81,19 +105,26 @@ def main():
     state_path = os.path.join(args.out, "state.pt")
     Sf, Sc = ARCH["img_full"], ARCH["img_coarse"]
 
-    tr, ca, va = D.split_by_pair(D.load_index())
+    tr, ca, va = DS["split"](D.load_index())
     t0 = time.time()
     tr_f, tr_c = D.load_tensors(tr, Sf, Sc, os.path.join(CACHE, "train.pt"))
     va_f, va_c = D.load_tensors(va, Sf, Sc, os.path.join(CACHE, "val.pt"))
     tr_y = torch.tensor([LAB[r["label"]] for r in tr]); va_y = np.array([LAB[r["label"]] for r in va])
-    log(f"{args.stage}: train {len(tr)} sites ({len(set(r['pair'] for r in tr))} boards), calib {len(ca)}, "
-        f"val {len(va)} ({len(set(r['pair'] for r in va))} boards); loaded in {time.time()-t0:.0f}s; "
+    if args.extra:
+        assert D is data_deeppcb, "--extra cuts DeepPCB board images"
+        ex_f, ex_c, ex_l = D.extra_windows(tr, args.extra, Sf, Sc, seed=args.seed,
+                                           cache=os.path.join(CACHE, f"extra{args.extra}_s{args.seed}.pt"))
+        tr_f, tr_c = torch.cat([tr_f, ex_f]), torch.cat([tr_c, ex_c])
+        tr_y = torch.cat([tr_y, torch.tensor([LAB[l] for l in ex_l])])
+    n_train = len(tr_y)
+    log(f"{args.stage} ({DS['model_name']}): train {len(tr)} images ({len(set(r[DS['group']] for r in tr))} "
+        f"{DS['group']}s; {n_train} with extra windows), calib {len(ca)}, val {len(va)} ({len(set(r[DS['group']] for r in va))}); loaded in {time.time()-t0:.0f}s; "
         f"threads {args.threads}")
 
     teacher = None
     torch.manual_seed(args.seed)  # model initialisation
     if args.stage == "teacher":
-        model = EfficientNetLite0(len(D.LABELS), in_chans=1)
+        model = EfficientNetLite0(len(D.LABELS), in_chans=ARCH["in_chans"])
         if not args.scratch:
             model.load_pretrained()
         model = model.to(memory_format=torch.channels_last)
@@ -105,10 +136,10 @@ def main():
             model.load_state_dict(load_file(os.path.join(args.init, "model.safetensors")), strict=False)
             model.bn_frozen = True
         else:
-            idx = np.random.default_rng([args.seed, 999]).permutation(len(tr))[:256]
+            idx = np.random.default_rng([args.seed, 999]).permutation(n_train)[:256]
             model.calibrate_bn(norm(tr_c[idx].float()), norm(tr_f[idx].float()))
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=lr, betas=(0.9, 0.999))
-    steps_per_epoch = (len(tr) + args.bs - 1) // args.bs
+    steps_per_epoch = (n_train + args.bs - 1) // args.bs
     total = steps_per_epoch * args.epochs
     ep0, i0, step, hist, spent = 0, 0, 0, [], 0.0
     if args.resume and os.path.exists(state_path):
@@ -134,7 +165,7 @@ def main():
 
     t_run, last_ckpt, steps_run = time.time(), time.time(), 0
     for ep in range(ep0, args.epochs):
-        perm = torch.from_numpy(np.random.default_rng([args.seed, ep]).permutation(len(tr)))
+        perm = torch.from_numpy(np.random.default_rng([args.seed, ep]).permutation(n_train))
         g = torch.Generator().manual_seed(args.seed * 100_003 + ep)
         model.train()
         tl, tn = 0.0, 0
@@ -142,6 +173,10 @@ def main():
         for bi in range(0, n_batches):
             b = perm[bi * args.bs:(bi + 1) * args.bs]
             xf, xc = D.augment([tr_f[b], tr_c[b]], g)   # drawn for every batch, also skipped ones
+            nm = int(round(args.mix_frac * len(b))) if teacher is not None else 0
+            if nm > 0:
+                lam = torch.rand(nm, generator=g)[:, None, None, None]
+                partner = torch.randperm(len(b), generator=g)[:nm]
             if ep == ep0 and bi < i0:
                 continue
             t_b = time.time()
@@ -151,9 +186,14 @@ def main():
                 loss = F.cross_entropy(model(xf.contiguous(memory_format=torch.channels_last)), tr_y[b],
                                        label_smoothing=0.05)
             else:
+                y = tr_y[b]
+                if nm > 0:
+                    xf = torch.cat([lam * xf[:nm] + (1 - lam) * xf[partner], xf[nm:]])
+                    xc = torch.cat([lam * xc[:nm] + (1 - lam) * xc[partner], xc[nm:]])
+                    y = torch.cat([torch.full((nm,), -1, dtype=y.dtype), y[nm:]])
                 soft = teacher_probs(teacher, xf)
                 c, f = model(norm(xf), norm(xc))
-                loss = cf_loss(c, f, tr_y[b], soft=soft, label_smoothing=0.05)
+                loss = cf_loss(c, f, y, soft=soft, label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -173,7 +213,7 @@ def main():
         save(ep + 1, 0); last_ckpt = time.time()
 
     report = {"stage": args.stage, "args": vars(args), "history": hist, "train_seconds": spent,
-              "threads": args.threads, "split": {"train": len(tr), "calib": len(ca), "val": len(va)}}
+              "threads": args.threads, "split": {"train": len(tr), "train_with_extra": n_train, "calib": len(ca), "val": len(va)}}
     p = val_eval()
     for k, v in p.items():
         report[k] = metrics(va_y, v, D.LABELS, D.GOOD)
@@ -184,7 +224,7 @@ def main():
         save_file(sd, os.path.join(args.out, "teacher.safetensors"))
     else:
         report["coarse_fine_agreement"] = float((p["coarse"] == p["fine"]).mean())
-        save_checkpoint(model, make_config("adc-pcb", ARCH, D.LABELS, D.GOOD, INPUT), args.out)
+        save_checkpoint(model, make_config(DS["model_name"], ARCH, D.LABELS, D.GOOD, INPUT), args.out)
     write_report(report, args.out, list(p), log)
     log(f"done: {spent:.0f} s of training ({args.threads} thread(s))")
 
