@@ -2,7 +2,9 @@
 # CUDA toolkit. Nothing is vendored: this folder holds the glue only.
 find_package(Threads REQUIRED)               # the only dependency of libtriage itself
 if(NOT TRIAGE_LIB_ONLY)
-  find_package(PNG REQUIRED)               # libpng-dev: reading 8/16-bit PNG inputs (tools, tests)
+  find_package(PNG REQUIRED)               # libpng-dev: reading PNG inputs (tools, tests)
+  find_package(JPEG REQUIRED)              # libjpeg62-turbo-dev: reading JPEG inputs (tools, tests)
+  find_package(TIFF 4.5 REQUIRED)          # libtiff-dev: reading TIFF inputs (tools, tests); 4.5: TIFFOpenOptions
   find_package(nlohmann_json 3 REQUIRED)   # nlohmann-json3-dev: safetensors/config.json headers (converter only)
   find_package(xsimd REQUIRED)             # libxsimd-dev: portable kernels (declared; not used by the library yet)
 endif()

@@ -7,7 +7,8 @@
 # model-consistency test only; the engine itself never needs Python.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libgtest-dev libgmock-dev libbenchmark-dev libxsimd-dev
-      libpng-dev nlohmann-json3-dev libsimde-dev libdnnl-dev ocl-icd-opencl-dev python3 python3-pip)
+      libpng-dev libjpeg62-turbo-dev libtiff-dev nlohmann-json3-dev libsimde-dev libdnnl-dev ocl-icd-opencl-dev
+      python3 python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

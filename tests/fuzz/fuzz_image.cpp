@@ -1,7 +1,9 @@
-// Fuzz target for the image decoders of tools/cli (issue 15): PNG, PGM, NPY, each directly and through
-// the magic-byte dispatch. Invariants: a decoder either fails with a one-line message or returns an
+// Fuzz target for the image decoders of tools/cli (issues 15, 13): PNG, JPEG, TIFF (page 0 and a
+// two-page stack), PGM, NPY, each directly and through the magic-byte dispatch, then the channel rule
+// on every decoded image. Invariants: a decoder either fails with a one-line message or returns an
 // image whose dimensions are within the caps, whose row stride covers a row, and whose storage holds
-// every row; every pixel byte is readable.
+// every row; every pixel byte is readable; a conversion either fails with a one-line message, leaving
+// the image as it was, or gives the wanted channel count.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -40,13 +42,31 @@ void check(bool ok, const triage::cli::Image& im, const std::string& err) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> file(data, size);
-  using Decoder = bool (*)(std::span<const uint8_t>, triage::cli::Image&, std::string&);
-  for (Decoder d : {&triage::cli::decode_image, &triage::cli::decode_png, &triage::cli::decode_pgm,
-                    &triage::cli::decode_npy}) {
-    triage::cli::Image im;
+  using triage::cli::Image;
+  using Decoder = bool (*)(std::span<const uint8_t>, Image&, std::string&);
+  static const uint32_t kTwoPages[] = {1, 0};
+  const Decoder decoders[] = {
+      [](std::span<const uint8_t> f, Image& im, std::string& e) { return triage::cli::decode_image(f, im, e); },
+      &triage::cli::decode_png,
+      &triage::cli::decode_jpeg,
+      [](std::span<const uint8_t> f, Image& im, std::string& e) { return triage::cli::decode_tiff(f, im, e); },
+      [](std::span<const uint8_t> f, Image& im, std::string& e) { return triage::cli::decode_tiff(f, im, e, kTwoPages); },
+      &triage::cli::decode_pgm,
+      &triage::cli::decode_npy};
+  for (Decoder d : decoders) {
+    Image im;
     std::string err;
     const bool ok = d(file, im, err);
     check(ok, im, err);
+    if (!ok) continue;
+    for (uint32_t want : {1u, 3u}) {
+      Image c = im;
+      const uint32_t before = c.channels;
+      const bool converted = triage::cli::convert_channels(c, want, err);
+      if (converted) FUZZ_CHECK(c.channels == want, "a conversion gives the wanted channels");
+      else FUZZ_CHECK(c.channels == before, "a refused conversion leaves the image");
+      check(converted, c, err);
+    }
   }
   return 0;
 }

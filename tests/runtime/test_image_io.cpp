@@ -8,33 +8,19 @@
 #include <random>
 #include <string>
 
+#include "tests/runtime/png_writer.h"
 #include "tools/cli/image_io.h"
 
 namespace triage::cli {
 namespace {
 
 std::vector<uint8_t> encode_png(uint32_t w, uint32_t h, int depth, int color, const std::vector<uint8_t>& rows_be) {
-  std::vector<uint8_t> out;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png_create_info_struct(png);
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    return {};
-  }
-  png_set_write_fn(
-      png, &out,
-      [](png_structp p, png_bytep d, png_size_t n) {
-        auto* o = static_cast<std::vector<uint8_t>*>(png_get_io_ptr(p));
-        o->insert(o->end(), d, d + n);
-      },
-      nullptr);
-  png_set_IHDR(png, info, w, h, depth, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  const size_t row = png_get_rowbytes(png, info);
-  for (uint32_t y = 0; y < h; ++y) png_write_row(png, const_cast<png_bytep>(rows_be.data() + y * row));
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  return out;
+  PngSpec s;
+  s.w = w;
+  s.h = h;
+  s.depth = depth;
+  s.color = color;
+  return write_png(s, rows_be);
 }
 
 std::vector<uint8_t> npy(const std::string& descr, const std::string& shape, const std::vector<uint8_t>& data,
@@ -93,9 +79,11 @@ TEST(ImageIo, PngRejections) {
   std::vector<uint8_t> bad = good;
   bad[40] ^= 0xFF;  // inside IDAT (or its CRC)
   EXPECT_FALSE(decode_image(bad, img, err));
-  std::vector<uint8_t> rgb(3 * 4 * 4, 1);
-  EXPECT_FALSE(decode_image(encode_png(4, 4, 8, PNG_COLOR_TYPE_RGB, rgb), img, err));
-  EXPECT_NE(err.find("color type"), std::string::npos) << err;
+  // A valid RGB PNG cut inside IDAT (colour files decode: tests/runtime/test_image_formats.cpp).
+  const std::vector<uint8_t> rgb = encode_png(4, 4, 8, PNG_COLOR_TYPE_RGB, std::vector<uint8_t>(3 * 4 * 4, 1));
+  ASSERT_TRUE(decode_image(rgb, img, err)) << err;
+  EXPECT_FALSE(decode_image(std::span(rgb.data(), rgb.size() - 16), img, err));
+  EXPECT_NE(err.find("PNG: "), std::string::npos) << err;
   // IHDR claiming 20000 x 1 (above the side cap): patch the width and fix the chunk CRC.
   std::vector<uint8_t> wide = encode_png(1, 1, 8, PNG_COLOR_TYPE_GRAY, {0});
   wide[16] = 0;
@@ -235,6 +223,8 @@ TEST(ImageIo, ReadImageErrors) {
   EXPECT_NE(err.find("cannot open"), std::string::npos);
   EXPECT_TRUE(is_image_name("a/b.PNG"));
   EXPECT_TRUE(is_image_name("x.npy"));
+  EXPECT_TRUE(is_image_name("x.jpg"));
+  EXPECT_TRUE(is_image_name("x.Tif"));
   EXPECT_FALSE(is_image_name("x.txt"));
   EXPECT_FALSE(is_image_name("npy"));
 }

@@ -142,7 +142,7 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
     hash_lines[i] = convert::sha256_hex(bytes) + " " + data[i].label + "\n";
     cli::Image img;
     std::string derr;
-    if (!cli::decode_image(bytes, img, derr)) {
+    if (!cli::decode_image(bytes, img, derr) || !cli::convert_channels(img, info.in_channels, derr)) {
       err = cli::printable(path) + ": " + cli::printable(derr);
       return false;
     }

@@ -32,10 +32,11 @@ constexpr const char* kUsage =
     "usage: triage bench MODEL.trw [INPUT...] [--inputs DIR|FILE|@LIST] [--pass coarse|fine|fine-all|routed]\n"
     "                    [--threads N] [--batch B] [--iters N] [--warmup N] [--isa NAME] [--json]\n"
     "  Times triage_classify (batch 1) or triage_classify_batch (batch B) in process, cycling through the\n"
-    "  inputs (PNG / PGM / NPY images, decoded once before timing; a folder means its image files, sorted;\n"
-    "  @LIST a text file with one image path per line, repeats allowed, '#' comments). One iteration is\n"
-    "  one API call on B consecutive images of the cycle. The timed region is the call only: it includes\n"
-    "  the engine's fused resize + normalise, the passes and the router, not file decoding.\n"
+    "  inputs (PNG / JPEG / TIFF / PGM / NPY images, decoded once before timing and converted to the\n"
+    "  model's channels; a folder means its image files, sorted; @LIST a text file with one image path\n"
+    "  per line, repeats allowed, '#' comments). One iteration is one API call on B consecutive images\n"
+    "  of the cycle. The timed region is the call only: it includes the engine's fused resize +\n"
+    "  normalise, the passes and the router, not file decoding.\n"
     "  --pass P      coarse (exit after the coarse pass), fine (escalate all, K = arch.topk), fine-all\n"
     "                (escalate all, every patch re-split) or routed (the router decides; default)\n"
     "  --threads N   engine threads (default 1)     --batch B   images per call (default 1)\n"
@@ -203,7 +204,6 @@ int cmd_bench(int argc, char** argv) {
       return 1;
     }
   std::vector<triage_image> views(cycle.size());
-  for (size_t k = 0; k < cycle.size(); ++k) views[k] = images[cycle_idx[k]].view();
 
   triage_model* model = nullptr;
   const triage_status st = triage_open_file(model_path.c_str(), &opts, &model);
@@ -215,6 +215,13 @@ int cmd_bench(int argc, char** argv) {
   triage_model_info info;
   info.struct_size = sizeof(info);
   triage_get_info(model, &info);
+  for (size_t i = 0; i < distinct.size(); ++i)  // the channel rule of image_io.h
+    if (!convert_channels(images[i], info.in_channels, error)) {
+      std::fprintf(stderr, "triage bench: %s: %s\n", printable(distinct[i]).c_str(), printable(error).c_str());
+      triage_close(model);
+      return 1;
+    }
+  for (size_t k = 0; k < cycle.size(); ++k) views[k] = images[cycle_idx[k]].view();
 
   // One iteration = one API call on `batch` consecutive entries of the cycle (wrapping around).
   std::vector<triage_image> call_imgs(batch);

@@ -27,10 +27,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     "usage: triage run MODEL.trw INPUT... [--json] [--threads N] [--isa NAME] [--force coarse|fine|fine-all]\n"
-    "                  [--labels FILE.csv]\n"
-    "  Classifies each INPUT image (PNG 8/16-bit gray, PGM P5, NPY u8/u16; a folder means every such\n"
+    "                  [--labels FILE.csv] [--pages N,N,...]\n"
+    "  Classifies each INPUT image (PNG, JPEG, TIFF, PGM P5, NPY u8/u16; a folder means every such\n"
     "  file in it, sorted) and prints: path, class, confidence, route, review flag, milliseconds;\n"
     "  then a summary (images, mean / p50 / p99 ms, escalation rate, ISA, threads).\n"
+    "  An image with other channels than the model's is converted: colour -> gray by Rec. 601 luma,\n"
+    "  gray -> 3 channels by replication, alpha dropped; refused where no rule fits.\n"
     "  --json          one JSON object per line (path, class, confidence, route, review, ms,\n"
     "                  probabilities, tokens), then a {\"summary\": ...} line\n"
     "  --threads N     worker threads of the engine (default 1: the calling thread only)\n"
@@ -39,7 +41,9 @@ constexpr const char* kUsage =
     "                  K = arch.topk) or fine-all (escalate, every patch re-split)\n"
     "  --labels FILE   ground truth (CSV with path,label columns, paths relative to it); a labels.csv\n"
     "                  inside an input folder is read too. Labelled inputs get `truth LABEL right|WRONG`\n"
-    "                  and the summary a line with the accuracy and the escapes (a defect called good)\n";
+    "                  and the summary a line with the accuracy and the escapes (a defect called good)\n"
+    "  --pages N,N,... TIFF pages (0-based) stacked as channels, one page per channel (default: page 0);\n"
+    "                  every input must then be a TIFF\n";
 
 bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -108,7 +112,7 @@ int cmd_run(int argc, char** argv) {
   std::string error;
   const std::vector<OptSpec> specs = {{"--json", nullptr, false},   {"--threads", nullptr, true},
                                       {"--isa", nullptr, true},     {"--force", nullptr, true},
-                                      {"--labels", nullptr, true},
+                                      {"--labels", nullptr, true},   {"--pages", nullptr, true},
                                       {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage run: %s\n%s", error.c_str(), kUsage);
@@ -147,6 +151,11 @@ int cmd_run(int argc, char** argv) {
       return 2;
     }
   }
+  std::vector<uint32_t> pages;
+  if (args.has("--pages") && !parse_pages(args.get("--pages"), pages, error)) {
+    std::fprintf(stderr, "triage run: --pages: %s\n", error.c_str());
+    return 2;
+  }
   const bool as_json = args.has("--json");
   const std::string model_path = args.positional[0];
   std::vector<std::string> inputs;
@@ -176,7 +185,7 @@ int cmd_run(int argc, char** argv) {
   const char* good = info.good_class >= 0 ? info.class_names[info.good_class] : nullptr;
   for (const std::string& path : inputs) {
     Image img;
-    if (!read_image(path, img, error)) {
+    if (!read_image(path, img, error, pages) || !convert_channels(img, info.in_channels, error)) {
       std::fprintf(stderr, "triage run: %s: %s\n", printable(path).c_str(), printable(error).c_str());
       ++failed;
       continue;

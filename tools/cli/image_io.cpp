@@ -1,42 +1,44 @@
-// Image readers for `triage run` (see image_io.h). Sizes are checked before anything is allocated.
+// Image readers shared part (see image_io.h): error and allocation helpers, PGM, NPY, the magic-byte
+// dispatch, file reading. PNG, JPEG and TIFF live in image_png.cpp, image_jpeg.cpp, image_tiff.cpp.
 #include "tools/cli/image_io.h"
-
-#include <png.h>
 
 #include <algorithm>
 #include <cctype>
-#include <csetjmp>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "tools/cli/image_common.h"
+
 namespace triage::cli {
-namespace {
+namespace detail {
 
 // Messages quote bytes of the file (an NPY dtype or shape): they stay one printable line of bounded
 // length whatever the file holds (found by fuzz_image: a shape with a newline broke the one-line rule).
 constexpr size_t kMaxErrorChars = 240;
 
 bool fail(std::string& err, const std::string& msg) {
-  err.clear();
+  std::string out;
   for (char c : msg) {
-    if (err.size() == kMaxErrorChars) {
-      err += "...";
+    if (out.size() == kMaxErrorChars) {
+      out += "...";
       break;
     }
     const unsigned char u = static_cast<unsigned char>(c);
-    err += (u < 0x20 || u == 0x7f) ? '?' : c;
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
   }
-  if (err.empty()) err = "malformed image";
+  if (out.empty()) out = "malformed image";
+  err = out;  // msg may be err itself
   return false;
 }
 
-// Sizes out for h x w x c samples of bps bytes, checking the side cap and overflow.
 bool allocate(Image& img, uint64_t h, uint64_t w, uint64_t c, uint32_t pixel, std::string& err) {
   if (h == 0 || w == 0 || c == 0) return fail(err, "image has a zero dimension");
   if (h > TRIAGE_MAX_IMAGE_SIDE || w > TRIAGE_MAX_IMAGE_SIDE)
     return fail(err, "image " + std::to_string(h) + " x " + std::to_string(w) + " exceeds the " +
                          std::to_string(TRIAGE_MAX_IMAGE_SIDE) + " pixel side cap");
-  if (c > TRIAGE_MAX_CHANNELS) return fail(err, "image has " + std::to_string(c) + " channels (at most 4)");
+  if (c > TRIAGE_MAX_CHANNELS)
+    return fail(err, "image has " + std::to_string(c) + " channels (at most " + std::to_string(TRIAGE_MAX_CHANNELS) + ")");
   const uint64_t bps = pixel == TRIAGE_PIXEL_U16 ? 2 : 1;
   const uint64_t row = w * c * bps, total = row * h;  // <= 16384 * 4 * 2 * 16384: no overflow
   img.pixel = pixel;
@@ -44,33 +46,15 @@ bool allocate(Image& img, uint64_t h, uint64_t w, uint64_t c, uint32_t pixel, st
   img.width = static_cast<uint32_t>(w);
   img.channels = static_cast<uint32_t>(c);
   img.row_stride = static_cast<size_t>(row);
+  img.meaning = c == 1 ? Channels::gray : Channels::planes;
   img.storage.assign(static_cast<size_t>((total + 1) / 2), 0);
   return true;
 }
 
-// ---- PNG ---------------------------------------------------------------------------------------
-struct PngSource {
-  const uint8_t* data;
-  size_t size, pos;
-  char message[256];
-};
+}  // namespace detail
 
-void png_read_mem(png_structp png, png_bytep out, png_size_t n) {
-  auto* s = static_cast<PngSource*>(png_get_io_ptr(png));
-  if (n > s->size - s->pos) png_error(png, "truncated PNG data");
-  std::memcpy(out, s->data + s->pos, n);
-  s->pos += n;
-}
-
-void png_on_error(png_structp png, png_const_charp msg) {
-  auto* s = static_cast<PngSource*>(png_get_error_ptr(png));
-  std::snprintf(s->message, sizeof(s->message), "%s", msg);
-  png_longjmp(png, 1);
-}
-
-void png_on_warning(png_structp, png_const_charp) {}
-
-}  // namespace
+using detail::allocate;
+using detail::fail;
 
 triage_image Image::view() const {
   triage_image v{};
@@ -81,60 +65,6 @@ triage_image Image::view() const {
   v.channels = channels;
   v.row_stride = row_stride;
   return v;
-}
-
-bool decode_png(std::span<const uint8_t> file, Image& out, std::string& err) {
-  if (file.size() < 8 || png_sig_cmp(file.data(), 0, 8) != 0) return fail(err, "not a PNG file (bad signature)");
-  PngSource src{file.data(), file.size(), 0, {}};
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
-  if (!png) return fail(err, "libpng: cannot create a read struct");
-  png_infop info = png_create_info_struct(png);
-  // Everything the longjmp path can see is plain data: the rows are written through a raw pointer
-  // into out.storage, sized before the pixel data is read.
-  // rows and ok change after setjmp and are read after a longjmp: volatile. No object with a
-  // destructor lives in the scope that a longjmp leaves.
-  png_bytep* volatile rows = nullptr;
-  volatile bool ok = false;
-  std::string aerr;
-  if (info && setjmp(png_jmpbuf(png)) == 0) {
-    png_set_read_fn(png, &src, png_read_mem);
-    png_set_user_limits(png, TRIAGE_MAX_IMAGE_SIDE, TRIAGE_MAX_IMAGE_SIDE);
-    png_set_chunk_malloc_max(png, 8u << 20);
-    png_read_info(png, info);
-    const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-    const int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
-    if (type != PNG_COLOR_TYPE_GRAY) {
-      std::snprintf(src.message, sizeof(src.message), "PNG color type %d is not supported (gray only)", type);
-    } else if (png_get_interlace_type(png, info) != PNG_INTERLACE_NONE) {
-      std::snprintf(src.message, sizeof(src.message), "interlaced PNG is not supported");
-    } else {
-      if (depth < 8) png_set_packing(png);  // 1/2/4-bit gray -> one byte per pixel, raw values (no scaling)
-      if (depth == 16) {
-        const uint16_t one = 1;
-        if (*reinterpret_cast<const uint8_t*>(&one) == 1) png_set_swap(png);  // PNG is big-endian
-      }
-      png_read_update_info(png, info);
-      if (!allocate(out, h, w, 1, depth == 16 ? TRIAGE_PIXEL_U16 : TRIAGE_PIXEL_U8, aerr)) {
-        std::snprintf(src.message, sizeof(src.message), "%s", aerr.c_str());
-      } else if (png_get_rowbytes(png, info) != out.row_stride) {
-        std::snprintf(src.message, sizeof(src.message), "unexpected PNG row size");
-      } else {
-        rows = static_cast<png_bytep*>(std::malloc(sizeof(png_bytep) * h));
-        if (!rows) {
-          std::snprintf(src.message, sizeof(src.message), "out of memory");
-        } else {
-          for (png_uint_32 y = 0; y < h; ++y) rows[y] = out.bytes() + static_cast<size_t>(y) * out.row_stride;
-          png_read_image(png, rows);
-          png_read_end(png, nullptr);
-          ok = true;
-        }
-      }
-    }
-  }
-  std::free(rows);
-  png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
-  if (!ok) return fail(err, std::string("PNG: ") + (src.message[0] ? src.message : "cannot decode"));
-  return true;
 }
 
 // ---- PGM (P5) ----------------------------------------------------------------------------------
@@ -280,14 +210,22 @@ bool decode_npy(std::span<const uint8_t> file, Image& out, std::string& err) {
   return true;
 }
 
-bool decode_image(std::span<const uint8_t> file, Image& out, std::string& err) {
-  if (file.size() >= 8 && png_sig_cmp(file.data(), 0, 8) == 0) return decode_png(file, out, err);
-  if (file.size() >= 6 && file[0] == 0x93 && std::memcmp(file.data() + 1, "NUMPY", 5) == 0) return decode_npy(file, out, err);
-  if (file.size() >= 2 && file[0] == 'P' && file[1] == '5') return decode_pgm(file, out, err);
-  return fail(err, "unknown image format (PNG, PGM P5 and NPY are read)");
+bool decode_image(std::span<const uint8_t> file, Image& out, std::string& err, std::span<const uint32_t> pages) {
+  const auto starts = [&](std::initializer_list<uint8_t> m) {
+    return file.size() >= m.size() && std::equal(m.begin(), m.end(), file.begin());
+  };
+  const bool tiff = starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42}) || starts({'I', 'I', 43, 0}) ||
+                    starts({'M', 'M', 0, 43});
+  if (tiff) return decode_tiff(file, out, err, pages);
+  if (!pages.empty()) return fail(err, "page selection applies to TIFF files only");
+  if (starts({0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return decode_png(file, out, err);
+  if (starts({0xFF, 0xD8, 0xFF})) return decode_jpeg(file, out, err);
+  if (starts({0x93, 'N', 'U', 'M', 'P', 'Y'})) return decode_npy(file, out, err);
+  if (starts({'P', '5'})) return decode_pgm(file, out, err);
+  return fail(err, "unknown image format (PNG, JPEG, TIFF, PGM P5 and NPY are read)");
 }
 
-bool read_image(const std::string& path, Image& out, std::string& err) {
+bool read_image(const std::string& path, Image& out, std::string& err, std::span<const uint32_t> pages) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return fail(err, "cannot open: " + std::string(std::strerror(errno)));
   std::vector<uint8_t> bytes;
@@ -304,7 +242,7 @@ bool read_image(const std::string& path, Image& out, std::string& err) {
   }
   std::fclose(f);
   if (!ok) return fail(err, "cannot read the file");
-  return decode_image(bytes, out, err);
+  return decode_image(bytes, out, err, pages);
 }
 
 bool is_image_name(const std::string& name) {
@@ -312,7 +250,26 @@ bool is_image_name(const std::string& name) {
   if (dot == std::string::npos) return false;
   std::string ext = name.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == "png" || ext == "pgm" || ext == "npy";
+  return ext == "png" || ext == "jpg" || ext == "jpeg" || ext == "tif" || ext == "tiff" || ext == "pgm" ||
+         ext == "npy";
+}
+
+bool parse_pages(const std::string& text, std::vector<uint32_t>& out, std::string& err) {
+  out.clear();
+  size_t p = 0;
+  while (p <= text.size()) {
+    const size_t comma = std::min(text.find(',', p), text.size());
+    const std::string item = text.substr(p, comma - p);
+    if (item.empty() || item.size() > 6 || item.find_first_not_of("0123456789") != std::string::npos)
+      return fail(err, "pages must be comma-separated page numbers (0-based), e.g. 0,1,2");
+    const unsigned long v = std::stoul(item);
+    if (v >= kMaxTiffPages) return fail(err, "page " + item + " is past the " + std::to_string(kMaxTiffPages) + " page cap");
+    if (out.size() == TRIAGE_MAX_CHANNELS)
+      return fail(err, "at most " + std::to_string(TRIAGE_MAX_CHANNELS) + " pages (one per channel)");
+    out.push_back(static_cast<uint32_t>(v));
+    p = comma + 1;
+  }
+  return true;
 }
 
 }  // namespace triage::cli
