@@ -16,12 +16,13 @@
 #include "tools/calibrate/learn_then_test.h"
 #include "tools/calibrate/progress_bar.h"
 #include "tools/calibrate/score_table.h"
+#include "tools/calibrate/write_calibrated.h"
 #include "tools/cli/args.h"
+#include "tools/cli/calibrate_no_good.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset.h"
 #include "tools/cli/stats.h"
 #include "tools/cli/text.h"
-#include "tools/convert/router_keys.h"
 #include "weights_format/trw.h"
 
 namespace triage::cli {
@@ -34,6 +35,8 @@ constexpr const char* kUsage =
     "                        [--router-json OUT.json] [--json] [--class-target-escape E2] [--fine-good F |\n"
     "                        --fine-grid F1,F2,...] [--max-over-reject R] [--coarse-defect T] [--review T]\n"
     "                        [--threads N] [--progress]\n"
+    "       triage calibrate MODEL.trw --data LABELS.csv|DIR --target-exit-error E --confidence C -o OUT.trw ...\n"
+    "                        (a model without a good class)\n"
     "  Runs the model on every labelled image twice (forced coarse exit, forced fine pass: both results are\n"
     "  known for every image), then chooses router.coarse_good_threshold and router.fine_good_threshold so\n"
     "  that the escape rate (a defective image finally decided good under the full routed rule) has a\n"
@@ -63,6 +66,10 @@ constexpr const char* kUsage =
     "  --max-over-reject R    do not choose pairs whose observed over-reject rate exceeds R (default 1)\n"
     "  --coarse-defect T      router.coarse_defect_threshold (default: the model's)\n"
     "  --review T             router.review_threshold (default: the model's)\n"
+    "  --target-exit-error E  a model without a good class (no escapes, no good exit): choose\n"
+    "                         router.coarse_defect_threshold, the laxest of a fixed sequence (strict -> lax,\n"
+    "                         first failure stops it) whose exit-error rate (the coarse class wrong where the\n"
+    "                         fine pass is right, per image) has a Clopper-Pearson bound <= E at confidence C\n"
     "  --threads N            engine threads (default 1)\n"
     "  --progress             progress bar on stderr even when it is not a terminal\n";
 
@@ -130,7 +137,7 @@ int cmd_calibrate(int argc, char** argv) {
       {"--output", "-o", true},           {"--router-json", nullptr, true},   {"--json", nullptr, false},
       {"--class-target-escape", nullptr, true}, {"--fine-good", nullptr, true}, {"--fine-grid", nullptr, true},
       {"--max-over-reject", nullptr, true}, {"--coarse-defect", nullptr, true}, {"--review", nullptr, true},
-      {"--threads", nullptr, true},       {"--progress", nullptr, false},     {"--help", "-h", false}};
+      {"--threads", nullptr, true},       {"--progress", nullptr, false},     {"--target-exit-error", nullptr, true},     {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, a, error)) {
     std::fprintf(stderr, "triage calibrate: %s (see triage calibrate --help)\n", error.c_str());
     return 2;
@@ -139,15 +146,18 @@ int cmd_calibrate(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (a.positional.size() != 1 || !a.has("--data") || !a.has("--target-escape") || !a.has("--confidence") ||
-      !a.has("--output")) {
-    std::fprintf(stderr, "triage calibrate: need MODEL.trw, --data, --target-escape, --confidence and -o (see --help)\n");
+  if (a.positional.size() != 1 || !a.has("--data") || (!a.has("--target-escape") && !a.has("--target-exit-error")) ||
+      !a.has("--confidence") || !a.has("--output")) {
+    std::fprintf(stderr, "triage calibrate: need MODEL.trw, --data, --target-escape (or --target-exit-error), --confidence "
+                         "and -o (see --help)\n");
     return 2;
   }
   calib::LttOptions lo;
+  calib::ExitRiskOptions xo;
   double d = 0;
   uint32_t threads = 1;
-  if (!parse_double(a.get("--target-escape"), 0, 1, true, lo.target_escape) ||
+  if ((a.has("--target-exit-error") && !parse_double(a.get("--target-exit-error"), 0, 1, true, xo.target)) ||
+      (a.has("--target-escape") && !parse_double(a.get("--target-escape"), 0, 1, true, lo.target_escape)) ||
       !parse_double(a.get("--confidence"), 0, 1, true, lo.confidence) ||
       (a.has("--class-target-escape") && !parse_double(a.get("--class-target-escape"), 0, 1, true, lo.class_target_escape)) ||
       (a.has("--max-over-reject") && !parse_double(a.get("--max-over-reject"), 0, 1, false, lo.max_over_reject))) {
@@ -213,10 +223,21 @@ int cmd_calibrate(int argc, char** argv) {
     return 1;
   }
   if (table.good < 0) {
-    std::fprintf(stderr, "triage calibrate: model %s has no good class: there is no escape rate to bound and no good "
-                 "threshold to choose (its router exits at the coarse pass only on router.coarse_defect_threshold)\n",
-                 printable(model.name).c_str());
-    return 1;
+    if (!a.has("--target-exit-error")) {
+      std::fprintf(stderr, "triage calibrate: model %s has no good class: there is no escape rate to bound; its router "
+                   "exits at the coarse pass only on router.coarse_defect_threshold: pass --target-exit-error E\n",
+                   printable(model.name).c_str());
+      return 2;
+    }
+    xo.confidence = lo.confidence;
+    xo.review = a.has("--review") ? review : model.review;
+    return calibrate_no_good(table, model, {model_path, out_path, json_path, a.get("--data"), data_hash, utc_now(),
+                                            a.has("--json")}, xo);
+  }
+  if (!a.has("--target-escape")) {
+    std::fprintf(stderr, "triage calibrate: model %s has a good class: --target-escape is needed (--target-exit-error is "
+                 "for models without one)\n", printable(model.name).c_str());
+    return 2;
   }
   lo.coarse_defect = a.has("--coarse-defect") ? coarse_defect : model.coarse_defect;
   lo.review = a.has("--review") ? review : model.review;
@@ -283,44 +304,15 @@ int cmd_calibrate(int argc, char** argv) {
   j["sequences"] = stops;
 
   // The new model: same tensors and metadata, router keys replaced.
-  convert::RouterKeys keys;
-  trw::Buffer buf;
-  trw::File f;
-  trw::Error terr;
-  if (!buf.read_file(model_path, terr) || !f.parse(buf.span(), terr)) {
-    std::fprintf(stderr, "triage calibrate: %s: %s\n", printable(model_path).c_str(), terr.message.c_str());
-    return 1;
-  }
-  convert::identify_model(f, keys);
-  keys.calibrated = 1;
-  keys.coarse_good = r.chosen.th.coarse_good;
-  keys.coarse_defect = r.chosen.th.coarse_defect;
-  keys.fine_good = r.chosen.th.fine_good;
-  keys.review = r.chosen.th.review;
   json prov = j;
   prov.erase("model");
   prov.erase("thresholds");
   prov.erase("sequences");
   prov["model_source_sha256"] = model.source_sha256;
   prov["model_dtype"] = model.dtype;
-  keys.provenance = dump(prov);
-  trw::Writer w;
-  convert::Error cerr;
-  if (!convert::copy_model(f, w, cerr)) {
-    std::fprintf(stderr, "triage calibrate: %s\n", printable(cerr.message).c_str());
+  if (!calib::write_calibrated_model(model_path, out_path, json_path, r.chosen.th, dump(prov), error)) {
+    std::fprintf(stderr, "triage calibrate: %s\n", printable(error).c_str());
     return 1;
-  }
-  convert::set_router_keys(keys, w);
-  if (!w.write_file(out_path, terr, model_path)) {
-    std::fprintf(stderr, "triage calibrate: %s: %s\n", printable(out_path).c_str(), printable(terr.message).c_str());
-    return 1;
-  }
-  if (!json_path.empty()) {
-    const std::string text = convert::router_json(keys);
-    if (!trw::write_file_atomic(json_path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, terr)) {
-      std::fprintf(stderr, "triage calibrate: %s: %s\n", printable(json_path).c_str(), printable(terr.message).c_str());
-      return 1;
-    }
   }
   j["output"] = out_path;
   if (!json_path.empty()) j["router_json"] = json_path;
