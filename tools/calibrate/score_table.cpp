@@ -123,6 +123,7 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
     timed->routed_class.resize(n);
     timed->routed_fine.resize(n);
     timed->routed_review.resize(n);
+    timed->routed_confidence.resize(n);
     timed->routed_tokens.resize(n);
     timed->fine_all_tokens.resize(n);
     timed->routed_ms.resize(n);
@@ -153,6 +154,7 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
       timed->routed_class[i] = r.class_index;
       timed->routed_fine[i] = r.route == TRIAGE_ROUTE_FINE;
       timed->routed_review[i] = r.review != 0;
+      timed->routed_confidence[i] = r.confidence;
       timed->routed_tokens[i] = r.tokens;
       if (!classify(fine_all, v, path, r, &timed->fine_all_ms[i], err)) return false;
       timed->fine_all_class[i] = r.class_index;

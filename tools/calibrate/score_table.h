@@ -30,6 +30,7 @@ struct TimedRuns {
   std::vector<int> routed_class;
   std::vector<uint8_t> routed_fine;   // 1 when the routed run escalated
   std::vector<uint8_t> routed_review;
+  std::vector<float> routed_confidence;
   std::vector<uint32_t> routed_tokens, fine_all_tokens;
   std::vector<double> routed_ms, fine_all_ms;  // wall time of triage_classify
   std::vector<int> fine_all_class;

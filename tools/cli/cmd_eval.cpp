@@ -15,7 +15,9 @@
 #include "tools/calibrate/progress_bar.h"
 #include "tools/calibrate/routed_counts.h"
 #include "tools/calibrate/score_table.h"
+#include "tools/cli/adc_report.h"
 #include "tools/cli/args.h"
+#include "tools/cli/audit_log.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset.h"
 #include "tools/cli/stats.h"
@@ -30,7 +32,7 @@ using json = nlohmann::ordered_json;
 
 constexpr const char* kUsage =
     "usage: triage eval MODEL.trw --data LABELS.csv|DIR [--json] [--plots DIR] [--threads N] [--confidence C]\n"
-    "                   [--progress]\n"
+    "                   [--progress] [--manual-column NAME] [--audit FILE.jsonl]\n"
     "  Classifies every labelled image with the model's router (timed), with every image forced through\n"
     "  the fine pass over all patches (timed: the cost reference), and with forced coarse / fine passes\n"
     "  (per-pass accuracy, threshold curve). Reports accuracy, per-class precision / recall, the confusion\n"
@@ -45,7 +47,13 @@ constexpr const char* kUsage =
     "                  router.coarse_good_threshold) and latency.svg into DIR\n"
     "  --threads N     engine threads (default 1)\n"
     "  --confidence C  of the escape bound (default 0.95)\n"
-    "  --progress      progress bar on stderr even when it is not a terminal\n";
+    "  --progress      progress bar on stderr even when it is not a terminal\n"
+    "  --manual-column NAME  the CSV column holding the engineer's manual classification: the truth of\n"
+    "                  every number, and the ADC report (per class accuracy = correct / manual count,\n"
+    "                  purity = correct / auto count, rejection (review) rate, contribution = share of\n"
+    "                  all defects) in the text, in --json (\"adc\") and as DIR/adc_report.svg with --plots\n"
+    "  --audit FILE    append one JSON line per routed decision to FILE (docs/audit-log.md), with the\n"
+    "                  image's label\n";
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -96,6 +104,7 @@ int cmd_eval(int argc, char** argv) {
   const std::vector<OptSpec> specs = {{"--data", nullptr, true},    {"--json", nullptr, false},
                                       {"--plots", nullptr, true},   {"--threads", nullptr, true},
                                       {"--confidence", nullptr, true}, {"--progress", nullptr, false},
+                                      {"--manual-column", nullptr, true}, {"--audit", nullptr, true},
                                       {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, a, error)) {
     std::fprintf(stderr, "triage eval: %s (see triage eval --help)\n", error.c_str());
@@ -131,10 +140,27 @@ int cmd_eval(int argc, char** argv) {
     }
   }
   const std::string model_path = a.positional[0], plots = a.get("--plots");
+  const std::string manual_column = a.get("--manual-column", "");
+  if (a.has("--manual-column") && manual_column.empty()) {
+    std::fprintf(stderr, "triage eval: --manual-column needs a column name\n");
+    return 2;
+  }
   std::vector<LabelledFile> data;
-  if (!load_dataset(a.get("--data"), data, error)) {
+  if (!load_dataset(a.get("--data"), data, error, manual_column.empty() ? "label" : manual_column)) {
     std::fprintf(stderr, "triage eval: %s\n", error.c_str());
     return 1;
+  }
+  AuditLog audit;
+  if (a.has("--audit")) {  // opened first: an unwritable log is refused before any work
+    triage_model* m = nullptr;
+    const triage_status st = triage_open_file(model_path.c_str(), nullptr, &m);
+    const bool ok = st == TRIAGE_OK && audit.open(a.get("--audit"), model_path, m, error);
+    if (st != TRIAGE_OK) error = "model: " + printable(triage_open_error()) + " (" + triage_status_name(st) + ")";
+    triage_close(m);
+    if (!ok) {
+      std::fprintf(stderr, "triage eval: %s\n", error.c_str());
+      return 1;
+    }
   }
   calib::ProgressBar bar("eval", a.has("--progress"));
   so.progress = [&](size_t done, size_t total) { bar(done, total); };
@@ -145,6 +171,17 @@ int cmd_eval(int argc, char** argv) {
   if (!calib::score_dataset(model_path, data, so, t, &tr, model, data_hash, error)) {
     std::fprintf(stderr, "triage eval: %s\n", error.c_str());
     return 1;
+  }
+  for (size_t i = 0; audit.is_open() && i < t.size(); ++i) {
+    const json extra = {{"label", t.class_names[static_cast<size_t>(t.label[i])]},
+                        {"correct", t.label[i] == tr.routed_class[i]}};
+    const std::string members = dump(extra);
+    if (!audit.write({data[i].path, t.class_names[static_cast<size_t>(tr.routed_class[i])], tr.routed_confidence[i],
+                      tr.routed_fine[i] ? "fine" : "coarse", tr.routed_review[i] != 0, members.substr(1, members.size() - 2)},
+                     error)) {
+      std::fprintf(stderr, "triage eval: %s\n", error.c_str());
+      return 1;
+    }
   }
   rt::RouterThresholds th;
   th.calibrated = model.calibrated;
@@ -215,6 +252,11 @@ int cmd_eval(int argc, char** argv) {
   for (size_t r = 0; r < k; ++r) conf.push_back(std::vector<uint64_t>(c.confusion.begin() + r * k, c.confusion.begin() + (r + 1) * k));
   j["confusion"] = conf;
   j["class_names"] = t.class_names;
+  AdcReport adc;
+  if (!manual_column.empty()) {
+    adc = adc_report(manual_column, t.class_names, t.label, tr.routed_class, tr.routed_review);
+    j["adc"] = adc_report_json(adc);
+  }
 
   // Escape bound and escalation rate as router.coarse_good_threshold varies (other thresholds kept).
   Series s_bound{"escape bound", {}, {}, "#c0392b"}, s_esc{"escalation rate", {}, {}, "#2e86c1"};
@@ -246,7 +288,9 @@ int cmd_eval(int argc, char** argv) {
         !write_text(plots + "/latency.svg",
                     svg_histogram("latency per image: " + title, "ms", {lat_r, lat_a}, 60,
                                   {{percentile(tr.routed_ms, 50), "p50"}, {percentile(tr.routed_ms, 99), "p99"}}),
-                    error)) {
+                    error) ||
+        (!manual_column.empty() &&
+         !write_text(plots + "/adc_report.svg", adc_report_svg(adc, "ADC report (manual column " + manual_column + "): " + title), error))) {
       std::fprintf(stderr, "triage eval: %s\n", error.c_str());
       return 1;
     }
@@ -296,7 +340,10 @@ int cmd_eval(int argc, char** argv) {
     for (size_t q = 0; q < k; ++q) std::printf(" %6llu", static_cast<unsigned long long>(c.confusion[r * k + q]));
     std::printf("\n");
   }
-  if (!plots.empty()) std::printf("plots        %s/{confusion,router_curve,latency}.svg\n", printable(plots).c_str());
+  if (!manual_column.empty()) std::fputs(adc_report_text(adc).c_str(), stdout);
+  if (!plots.empty())
+    std::printf("plots        %s/{confusion,router_curve,latency%s}.svg\n", printable(plots).c_str(),
+                manual_column.empty() ? "" : ",adc_report");
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
 

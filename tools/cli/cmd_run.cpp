@@ -14,6 +14,7 @@
 
 #include "runtime/triage.h"
 #include "tools/cli/args.h"
+#include "tools/cli/audit_log.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset.h"
 #include "tools/cli/image_io.h"
@@ -27,10 +28,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     "usage: triage run MODEL.trw INPUT... [--json] [--threads N] [--isa NAME] [--force coarse|fine|fine-all]\n"
-    "                  [--labels FILE.csv] [--pages N,N,...]\n"
-    "  Classifies each INPUT image (PNG, JPEG, TIFF, PGM P5, NPY u8/u16; a folder means every such\n"
-    "  file in it, sorted) and prints: path, class, confidence, route, review flag, milliseconds;\n"
-    "  then a summary (images, mean / p50 / p99 ms, escalation rate, ISA, threads).\n"
+    "                  [--labels FILE.csv] [--pages N,N,...] [--audit FILE.jsonl]\n"
+    "  Classifies each INPUT image (PNG, JPEG, TIFF, PGM P5, NPY u8/u16, and wafer maps: SINF, SEMI\n"
+    "  E142 XML; a folder means every such file in it, sorted) and prints: path, class, confidence,\n"
+    "  route, review flag, milliseconds; then a summary (images, mean / p50 / p99 ms, escalation rate,\n"
+    "  ISA, threads). Wafer maps become the 0/1/2 die grid, flat / notch at the bottom\n"
+    "  (docs/wafer-map-formats.md).\n"
     "  An image with other channels than the model's is converted: colour -> gray by Rec. 601 luma,\n"
     "  gray -> 3 channels by replication, alpha dropped; refused where no rule fits.\n"
     "  --json          one JSON object per line (path, class, confidence, route, review, ms,\n"
@@ -43,7 +46,9 @@ constexpr const char* kUsage =
     "                  inside an input folder is read too. Labelled inputs get `truth LABEL right|WRONG`\n"
     "                  and the summary a line with the accuracy and the escapes (a defect called good)\n"
     "  --pages N,N,... TIFF pages (0-based) stacked as channels, one page per channel (default: page 0);\n"
-    "                  every input must then be a TIFF\n";
+    "                  every input must then be a TIFF\n"
+    "  --audit FILE    append one JSON line per decision to FILE (time, input and its SHA-256, model\n"
+    "                  SHA-256 and name, thresholds, class, confidence, route, review; docs/audit-log.md)\n";
 
 bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -113,7 +118,7 @@ int cmd_run(int argc, char** argv) {
   const std::vector<OptSpec> specs = {{"--json", nullptr, false},   {"--threads", nullptr, true},
                                       {"--isa", nullptr, true},     {"--force", nullptr, true},
                                       {"--labels", nullptr, true},   {"--pages", nullptr, true},
-                                      {"--help", "-h", false}};
+                                      {"--audit", nullptr, true},    {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage run: %s\n%s", error.c_str(), kUsage);
     return 2;
@@ -179,6 +184,12 @@ int cmd_run(int argc, char** argv) {
   triage_model_info info;
   info.struct_size = sizeof(info);
   triage_get_info(model, &info);
+  AuditLog audit;
+  if (args.has("--audit") && !audit.open(args.get("--audit"), model_path, model, error)) {
+    std::fprintf(stderr, "triage run: %s\n", error.c_str());
+    triage_close(model);
+    return 1;
+  }
 
   std::vector<double> ms;
   size_t failed = 0, escalated = 0, reviews = 0, labelled = 0, correct = 0, escapes = 0;
@@ -205,6 +216,11 @@ int cmd_run(int argc, char** argv) {
     escalated += r.route == TRIAGE_ROUTE_FINE;
     reviews += r.review;
     const char* route = r.route == TRIAGE_ROUTE_FINE ? "fine" : "coarse";
+    if (audit.is_open() && !audit.write({path, r.class_name, r.confidence, route, r.review != 0, ""}, error)) {
+      std::fprintf(stderr, "triage run: %s\n", error.c_str());  // a decision the log misses: stop
+      triage_close(model);
+      return 1;
+    }
     std::error_code ec;
     const auto it = truth.find(std::filesystem::weakly_canonical(path, ec).string());
     const std::string* label = it == truth.end() ? nullptr : &it->second;

@@ -11,5 +11,6 @@ int cmd_run(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_klarf(int argc, char** argv);
 
 }  // namespace triage::cli

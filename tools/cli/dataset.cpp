@@ -67,7 +67,7 @@ bool split_csv_line(std::string_view line, std::vector<std::string>& fields, std
 }  // namespace
 
 bool parse_labels_csv(std::string_view text, const std::string& what, const std::string& base_dir,
-                      std::vector<LabelledFile>& out, std::string& err) {
+                      std::vector<LabelledFile>& out, std::string& err, const std::string& label_column) {
   out.clear();
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM
   std::vector<std::string> fields;
@@ -102,10 +102,10 @@ bool parse_labels_csv(std::string_view text, const std::string& what, const std:
           return false;
         }
         if (fields[c] == "path") col_path = c;
-        if (fields[c] == "label") col_label = c;
+        if (fields[c] == label_column) col_label = c;
       }
       if (col_path == SIZE_MAX || col_label == SIZE_MAX) {
-        err = at(what, line_no) + "the header must name the columns 'path' and 'label'";
+        err = at(what, line_no) + "the header must name the columns 'path' and '" + printable(label_column) + "'";
         return false;
       }
       columns = fields.size();
@@ -123,7 +123,7 @@ bool parse_labels_csv(std::string_view text, const std::string& what, const std:
     const std::string& p = fields[col_path];
     const std::string& l = fields[col_label];
     if (p.empty() || l.empty()) {
-      err = at(what, line_no) + "empty " + (p.empty() ? "path" : "label");
+      err = at(what, line_no) + "empty " + (p.empty() ? std::string("path") : printable(label_column));
       return false;
     }
     if (l.size() > kMaxLabelBytes) {
@@ -196,10 +196,15 @@ bool load_folder(const std::string& dir, std::vector<LabelledFile>& out, std::st
 
 }  // namespace
 
-bool load_dataset(const std::string& spec, std::vector<LabelledFile>& out, std::string& err) {
+bool load_dataset(const std::string& spec, std::vector<LabelledFile>& out, std::string& err,
+                  const std::string& label_column) {
   out.clear();
   std::error_code ec;
   if (fs::is_directory(spec, ec)) {
+    if (label_column != "label") {
+      err = printable(spec) + ": a folder has no column '" + printable(label_column) + "' (give a labels CSV)";
+      return false;
+    }
     if (!load_folder(spec, out, err)) return false;
   } else {
     std::vector<uint8_t> bytes;
@@ -210,7 +215,7 @@ bool load_dataset(const std::string& spec, std::vector<LabelledFile>& out, std::
     }
     const std::string base = fs::path(spec).parent_path().string();
     std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    if (!parse_labels_csv(text, spec, base, out, err)) return false;
+    if (!parse_labels_csv(text, spec, base, out, err, label_column)) return false;
   }
   // Every file must exist, and none may count twice.
   std::set<std::string> seen;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "tools/cli/image_common.h"
+#include "tools/cli/wafermap_io.h"
 
 namespace triage::cli {
 namespace detail {
@@ -222,7 +223,9 @@ bool decode_image(std::span<const uint8_t> file, Image& out, std::string& err, s
   if (starts({0xFF, 0xD8, 0xFF})) return decode_jpeg(file, out, err);
   if (starts({0x93, 'N', 'U', 'M', 'P', 'Y'})) return decode_npy(file, out, err);
   if (starts({'P', '5'})) return decode_pgm(file, out, err);
-  return fail(err, "unknown image format (PNG, JPEG, TIFF, PGM P5 and NPY are read)");
+  if (looks_like_e142(file)) return decode_e142(file, out, err);  // wafer maps (wafermap_io.h), by content
+  if (looks_like_sinf(file)) return decode_sinf(file, out, err);
+  return fail(err, "unknown image format (PNG, JPEG, TIFF, PGM P5, NPY and the SINF / SEMI E142 wafer maps are read)");
 }
 
 bool read_image(const std::string& path, Image& out, std::string& err, std::span<const uint32_t> pages) {
@@ -251,7 +254,7 @@ bool is_image_name(const std::string& name) {
   std::string ext = name.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return ext == "png" || ext == "jpg" || ext == "jpeg" || ext == "tif" || ext == "tiff" || ext == "pgm" ||
-         ext == "npy";
+         ext == "npy" || ext == "sinf" || ext == "e142" || ext == "xml";
 }
 
 bool parse_pages(const std::string& text, std::vector<uint32_t>& out, std::string& err) {

@@ -4,7 +4,8 @@
 //   JPEG  baseline and progressive, gray and YCbCr/RGB colour, 8-bit (libjpeg-turbo; image_jpeg.cpp);
 //   TIFF  8/16-bit unsigned gray (min-is-black or min-is-white), gray+alpha, RGB(A); strips or tiles,
 //         contiguous or planar; any compression libtiff decodes; multi-page (libtiff; image_tiff.cpp);
-//   PGM   P5 8/16-bit;  NPY  u8/u16, (H, W) or (H, W, C), C or Fortran order (image_io.cpp).
+//   PGM   P5 8/16-bit;  NPY  u8/u16, (H, W) or (H, W, C), C or Fortran order (image_io.cpp);
+//   SINF and SEMI E142 XML wafer maps, recognised by content, as the 0/1/2 die grid (wafermap_io.h).
 // Every reader checks hard caps (side <= TRIAGE_MAX_IMAGE_SIDE, file <= kMaxImageFileBytes, TIFF pages
 // <= kMaxTiffPages, libjpeg/libtiff allocations <= kMaxDecoderMemory, bounded headers, overflow-checked
 // sizes) and reports a malformed file as a one-line error message, never a crash. A JPEG that libjpeg
@@ -58,8 +59,8 @@ bool decode_npy(std::span<const uint8_t> file, Image& out, std::string& err);
 bool decode_image(std::span<const uint8_t> file, Image& out, std::string& err, std::span<const uint32_t> pages = {});
 // Reads path (size-capped) and decodes it. err does not name the file: callers prefix the path.
 bool read_image(const std::string& path, Image& out, std::string& err, std::span<const uint32_t> pages = {});
-// Whether a file name has an extension read_image handles (.png, .jpg, .jpeg, .tif, .tiff, .pgm, .npy;
-// case-insensitive).
+// Whether a file name has an extension read_image handles (.png, .jpg, .jpeg, .tif, .tiff, .pgm, .npy,
+// and the wafer maps .sinf, .e142, .xml; case-insensitive).
 bool is_image_name(const std::string& name);
 // "0,1,2" -> {0, 1, 2}: 1..TRIAGE_MAX_CHANNELS indexes, each < kMaxTiffPages.
 bool parse_pages(const std::string& text, std::vector<uint32_t>& out, std::string& err);

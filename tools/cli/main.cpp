@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"calibrate", triage::cli::cmd_calibrate, "choose router thresholds with an escape-rate bound, write a new .trw"},
     {"eval", triage::cli::cmd_eval, "accuracy, escapes, routing, latency and cost on labelled images"},
     {"bench", triage::cli::cmd_bench, "time the C API in process on images (latency percentiles, images/s, decisions)"},
+    {"klarf", triage::cli::cmd_klarf, "classify a KLARF file's defect images, write a new KLARF with the classes"},
 };
 
 void usage(FILE* out) {

@@ -222,4 +222,55 @@ std::string svg_histogram(const std::string& title, const std::string& xlabel, c
   return s + legend(series) + "</svg>\n";
 }
 
+std::string svg_bars(const std::string& title, const std::vector<std::string>& categories, const std::string& ylabel,
+                     const std::vector<Bars>& bars) {
+  const size_t k = categories.size(), nb = std::max<size_t>(bars.size(), 1);
+  const double group = std::max(48.0, 14.0 * static_cast<double>(nb) + 16), plot_h = 260, left = 70, top = 50;
+  const double w = std::max(kW, left + group * static_cast<double>(k) + 150);
+  const double table_top = top + plot_h + 70, row_h = 18;
+  const double h = table_top + row_h * static_cast<double>(bars.size() + 1) + 20;
+  std::string s = header(title, w, h);
+  const double x0 = left, x1 = left + group * static_cast<double>(k), y0 = top + plot_h, y1 = top;
+  s += "<rect x=\"" + num(x0) + "\" y=\"" + num(y1) + "\" width=\"" + num(x1 - x0) + "\" height=\"" + num(plot_h) +
+       "\" fill=\"none\" stroke=\"#444\"/>\n";
+  for (int t = 0; t <= 5; ++t) {
+    const double v = t / 5.0, py = y0 - v * plot_h;
+    s += "<line x1=\"" + num(x0) + "\" y1=\"" + num(py) + "\" x2=\"" + num(x1) + "\" y2=\"" + num(py) +
+         "\" stroke=\"#ddd\"/><text x=\"" + num(x0 - 6) + "\" y=\"" + num(py + 4) + "\" text-anchor=\"end\">" +
+         tick_label(v) + "</text>\n";
+  }
+  s += "<text transform=\"translate(18," + num(top + plot_h / 2) + ") rotate(-90)\" text-anchor=\"middle\">" + esc(ylabel) +
+       "</text>\n";
+  const double bw = (group - 16) / static_cast<double>(nb);
+  for (size_t c = 0; c < k; ++c) {
+    const double gx = x0 + group * static_cast<double>(c) + 8;
+    for (size_t b = 0; b < bars.size(); ++b) {
+      const double v = c < bars[b].values.size() && std::isfinite(bars[b].values[c]) ? std::clamp(bars[b].values[c], 0.0, 1.0) : 0;
+      s += "<rect x=\"" + num(gx + bw * static_cast<double>(b)) + "\" y=\"" + num(y0 - v * plot_h) + "\" width=\"" +
+           num(std::max(1.0, bw - 1)) + "\" height=\"" + num(v * plot_h) + "\" fill=\"" + esc(bars[b].color) + "\"/>\n";
+    }
+    s += "<text transform=\"translate(" + num(gx + (group - 16) / 2) + "," + num(y0 + 12) + ") rotate(30)\">" +
+         esc(categories[c]) + "</text>\n";
+  }
+  double ly = top + 10;
+  for (const Bars& b : bars) {
+    s += "<rect x=\"" + num(x1 + 14) + "\" y=\"" + num(ly - 9) + "\" width=\"14\" height=\"10\" fill=\"" + esc(b.color) +
+         "\"/><text x=\"" + num(x1 + 34) + "\" y=\"" + num(ly) + "\">" + esc(b.name) + "</text>\n";
+    ly += 18;
+  }
+  // The table: a header row of categories, then one row per Bars.
+  const double col0 = left + 60;
+  for (size_t c = 0; c < k; ++c)
+    s += "<text x=\"" + num(col0 + group * (static_cast<double>(c) + 0.5)) + "\" y=\"" + num(table_top) +
+         "\" text-anchor=\"middle\" font-size=\"10\">" + esc(categories[c]) + "</text>\n";
+  for (size_t b = 0; b < bars.size(); ++b) {
+    const double ry = table_top + row_h * static_cast<double>(b + 1);
+    s += "<text x=\"" + num(col0 - 6) + "\" y=\"" + num(ry) + "\" text-anchor=\"end\">" + esc(bars[b].name) + "</text>\n";
+    for (size_t c = 0; c < k && c < bars[b].values.size(); ++c)
+      s += "<text x=\"" + num(col0 + group * (static_cast<double>(c) + 0.5)) + "\" y=\"" + num(ry) +
+           "\" text-anchor=\"middle\">" + num(100 * bars[b].values[c]) + "%</text>\n";
+  }
+  return s + "</svg>\n";
+}
+
 }  // namespace triage::cli

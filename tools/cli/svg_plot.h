@@ -14,6 +14,12 @@ struct Series {
   std::string color;         // CSS color
 };
 
+struct Bars {  // one value per category, drawn as one bar in each category's group
+  std::string name;
+  std::vector<double> values;  // in [0, 1] (rates); values outside are clamped
+  std::string color;
+};
+
 struct Marker {  // a vertical line at x with a label
   double x = 0;
   std::string label;
@@ -28,5 +34,10 @@ std::string svg_lines(const std::string& title, const std::string& xlabel, const
 
 std::string svg_histogram(const std::string& title, const std::string& xlabel, const std::vector<Series>& series,
                           int bins, const std::vector<Marker>& markers = {});
+
+// Grouped bar chart of rates (y axis 0..1): one group per category, one bar per Bars, and under the
+// chart a table with every value in percent (the numbers, not only the bars).
+std::string svg_bars(const std::string& title, const std::vector<std::string>& categories, const std::string& ylabel,
+                     const std::vector<Bars>& bars);
 
 }  // namespace triage::cli
