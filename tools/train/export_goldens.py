@@ -35,6 +35,10 @@ def load_input(path: str) -> np.ndarray:
         return np.load(path)
     if path.endswith(".png"):
         return png.read(path)
+    if path.endswith((".jpg", ".jpeg")):  # colour review images: [3, H, W] uint8 (PIL's libjpeg-turbo)
+        from PIL import Image
+        with Image.open(path) as im:
+            return np.ascontiguousarray(np.asarray(im.convert("RGB")).transpose(2, 0, 1))
     raise ValueError(path)
 
 

@@ -4,6 +4,7 @@
   python3 tools/train/make_calibration_data.py adc-test [--out DIR] [--n 1000]
   python3 tools/train/make_calibration_data.py awc [--out DIR]
   python3 tools/train/make_calibration_data.py pcb [--out DIR]
+  python3 tools/train/make_calibration_data.py optical [--out DIR]
 
 adc: a held-out SEM calibration set from the generator (synth_sem.py), target domain (the tool the
   shipped adc-sem model is fine-tuned for), seed 401: no training, validation or test stream uses it
@@ -27,6 +28,8 @@ awc default DIR: tools/train/runs/calib/awc-wm811k.
 
 pcb: calib.csv and val.csv over the DeepPCB sites of data_deeppcb.split_by_pair (by board image).
 pcb default DIR: tools/train/runs/calib/adc-pcb.
+optical: calib.csv and val.csv over the optical images of data_optical.split (by defect_id); default DIR
+tools/train/runs/calib/adc-optical.
 """
 from __future__ import annotations
 
@@ -128,9 +131,11 @@ def write_split_csvs(out: str, splits, data_dir: str, good: str, group: str, nou
                 sys.exit(f"unexpected character in path {rel!r}")
             lines.append(f"{rel},{r['label']},{r[group]}")
         write_text_atomic(os.path.join(out, name), "\n".join(lines) + "\n")
-        bad = sum(r["label"] != good for r in rows)
-        print(f"{name}: {len(rows)} {noun} ({bad} defective, {len(rows) - bad} {good}) from "
-              f"{len({r[group] for r in rows})} {group}s -> {out}/{name}")
+        mix = ""
+        if good is not None:
+            bad = sum(r["label"] != good for r in rows)
+            mix = f" ({bad} defective, {len(rows) - bad} {good})"
+        print(f"{name}: {len(rows)} {noun}{mix} from {len({r[group] for r in rows})} {group}s -> {out}/{name}")
 
 
 def awc(out: str) -> None:
@@ -151,9 +156,17 @@ def pcb(out: str) -> None:
     write_split_csvs(out, (("calib.csv", calib), ("val.csv", val)), D.DATA_DIR, D.GOOD, "pair", "sites")
 
 
+def optical(out: str) -> None:
+    """calib.csv and val.csv over the optical review images of data_optical.split (by defect_id: every
+    view of one defect on one side). No good class: every image is a defect."""
+    import data_optical as O
+    _, calib, val = O.split(O.load_index())
+    write_split_csvs(out, (("calib.csv", calib), ("val.csv", val)), O.DATA_DIR, None, "defect_id", "images")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("which", choices=["adc", "adc-test", "awc", "pcb"])
+    ap.add_argument("which", choices=["adc", "adc-test", "awc", "pcb", "optical"])
     ap.add_argument("--out", default=None)
     ap.add_argument("--n", type=int, default=6400, help="adc: images (multiple of 8 keeps the mix exact); adc-test: "
                     "images of the test stream (at most 2000)")
@@ -166,6 +179,8 @@ def main() -> None:
         adc_test(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-sem-test"), min(a.n, 2000))
     elif a.which == "pcb":
         pcb(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-pcb"))
+    elif a.which == "optical":
+        optical(a.out or os.path.join(ROOT, "tools/train/runs/calib/adc-optical"))
     else:
         awc(a.out or os.path.join(ROOT, "tools/train/runs/calib/awc-wm811k"))
 

@@ -3,6 +3,7 @@
   python3 tools/train/make_samples.py awc   # models/awc-wm811k/samples: 20 validation-lot wafer maps
   python3 tools/train/make_samples.py adc   # models/adc-sem/samples: 20 PNGs from the test seed
   python3 tools/train/make_samples.py pcb   # models/adc-pcb/samples: 20 DeepPCB validation sites
+  python3 tools/train/make_samples.py optical  # models/adc-optical/samples: 20 validation JPEGs
 """
 from __future__ import annotations
 
@@ -114,6 +115,43 @@ def pcb():
     print(f"{len(items)} DeepPCB sites -> {d}")
 
 
+OPTICAL_NOTICE = """Optical die-defect review images (samples in this folder)
+
+These 20 colour JPEG images are real optical defect-review images of dies from a fab (via
+/work/shared/data/optical): a Roboflow export ("wafer-defect") kept in the GitHub repository
+JAGANNATHANJP/Wafer-Defect-Classification (MIT License); the class of each image is the class of its
+annotated defect polygons. The images' own terms are not stated beyond that: they are shipped here
+only as a handful of samples, for development and evaluation. Keep this notice with any copy of
+these files.
+"""
+
+
+def optical():
+    """20 validation images (defects never trained on, all views of a defect on one side): the 16
+    golden ones are the 7 classes x 2 + 2 more, then 4 more; one image per defect_id."""
+    import data_optical as O
+    _, _, va = O.split(O.load_index())
+    va = sorted(va, key=lambda r: r["path"])
+    rng = np.random.default_rng(12)
+    order = O.LABELS * 2 + O.LABELS[:6]
+    used, picks = set(), []
+    for l in order:
+        cand = [r for r in va if r["label"] == l and r["defect_id"] not in used]
+        r = cand[int(rng.integers(len(cand)))]
+        used.add(r["defect_id"]); picks.append(r)
+    d = os.path.join(ROOT, "models", "adc-optical", "samples")
+    os.makedirs(d, exist_ok=True)
+    items = []
+    for r in picks:
+        name = os.path.basename(r["path"])
+        shutil.copyfile(os.path.join(O.DATA_DIR, r["path"]), os.path.join(d, name))
+        items.append((name, r["label"]))
+    write_labels(d, items)
+    with open(os.path.join(d, "NOTICE-optical.txt"), "w") as f:
+        f.write(OPTICAL_NOTICE)
+    print(f"{len(items)} optical review images -> {d}")
+
+
 def adc(seed=301, domain="target", defect_frac=0.15):
     """From the held-out test stream (seed 301, target domain, 85% good): 8 good + 2 of each defect
     class. Even positions are written as 16-bit PNG, odd as 8-bit."""
@@ -142,4 +180,4 @@ def adc(seed=301, domain="target", defect_frac=0.15):
 
 if __name__ == "__main__":
     for a in sys.argv[1:] or ["awc", "adc"]:
-        {"awc": awc, "adc": adc, "pcb": pcb}[a]()
+        {"awc": awc, "adc": adc, "pcb": pcb, "optical": optical}[a]()

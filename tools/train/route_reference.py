@@ -5,7 +5,8 @@
 For each model: runs model.py (float32, eval mode) on the goldens' preprocessed inputs (checked
 against the goldens' coarse / fine logits and selection), then applies the router rule, written here
 from DESIGN.md "Router and escape safety" and docs/model-family.md (router.* keys), under several
-threshold sets:
+threshold sets (a model without a good class, good_label null: good = -1, no good exit, the fine
+decision is the argmax):
   coarse pass: exit with the most probable defect class when its P >= coarse_defect; else exit `good`
   when P(good) >= coarse_good; else escalate. Fine pass: `good` when P(good) >= fine_good, else the
   most probable defect class. Review: P(decided) < review.
@@ -51,6 +52,9 @@ def route(pc: np.ndarray, pf: np.ndarray, good: int, t: dict):
     margins = [abs(float(pc[d]) - cd)]
     if float(pc[d]) >= cd:
         r, c, p = "coarse", d, pc
+    elif good < 0:  # no good class: no good exit; the fine decision is the argmax
+        r, p = "fine", pf
+        c = top_defect(pf, good)
     else:
         margins.append(abs(float(pc[good]) - cg))
         if float(pc[good]) >= cg:
@@ -101,7 +105,7 @@ def reference(d: str, out_dir: str) -> None:
     pc = torch.softmax(co.logits, -1).numpy().astype(np.float64)
     pf = torch.softmax(fine, -1).numpy().astype(np.float64)
     labels = cfg["labels"]
-    good = labels.index(cfg["good_label"])
+    good = labels.index(cfg["good_label"]) if cfg.get("good_label") is not None else -1
 
     sets = [("uncalibrated", {"coarse_good_threshold": 2.0, "coarse_defect_threshold": 0.9,
                               "fine_good_threshold": 0.5, "review_threshold": 0.6})]
@@ -113,10 +117,13 @@ def reference(d: str, out_dir: str) -> None:
                                                              "fine_good_threshold", "review_threshold")}))
     top_def = [pc[i][top_defect(pc[i], good)] for i in range(len(pc))]
     cd = gap_threshold(top_def)
-    rest = [pc[i][good] for i in range(len(pc)) if top_def[i] < cd]
-    cg = gap_threshold(rest)
-    esc = [pf[i][good] for i in range(len(pc)) if top_def[i] < cd and pc[i][good] < cg]
-    fg = gap_threshold(esc) if esc else 0.5
+    if good >= 0:
+        rest = [pc[i][good] for i in range(len(pc)) if top_def[i] < cd]
+        cg = gap_threshold(rest)
+        esc = [pf[i][good] for i in range(len(pc)) if top_def[i] < cd and pc[i][good] < cg]
+        fg = gap_threshold(esc) if esc else 0.5
+    else:  # no good class: the good thresholds are never read
+        cg, fg = 2.0, 0.5
     sets.append(("split", {"coarse_good_threshold": cg, "coarse_defect_threshold": cd, "fine_good_threshold": fg,
                            "review_threshold": gap_threshold([max(p) for p in pf] + [max(p) for p in pc])}))
 
@@ -129,7 +136,7 @@ def reference(d: str, out_dir: str) -> None:
             r, c, rv, mg = route(pc[i], pf[i], good, t)
             imgs.append({"route": r, "class": c, "review": rv, "margin": mg})
         out["sets"].append({"name": name, "thresholds": t, "images": imgs})
-        kinds = sorted({(x["route"], "good" if x["class"] == good else "defect") for x in imgs})
+        kinds = sorted({(x["route"], "good" if good >= 0 and x["class"] == good else "defect") for x in imgs})
         print(f"{cfg['model_name']} {name}: routes {kinds}, min margin {min(x['margin'] for x in imgs):.2e}")
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"routes_{cfg['model_name']}.json")
