@@ -506,7 +506,7 @@ TEST_F(CudaKernels, Conv3x3s2MatchesScalarReference) {
 }
 
 TEST_F(CudaKernels, Conv3x3s2RegionsReadWindowsInPlace) {
-  // Fine-pass geometry of adc-sem: 224 x 224 image, regions of 2P = 32 px, Wc = 7, K = 12 of 49.
+  // Fine-pass geometry of the 224-px review model (adc-optical, one channel here): 224 x 224 image, regions of 2P = 32 px, Wc = 7, K = 12 of 49.
   const int S = 224, C = 1, R = 32, Wc = 7, Gc = 49, K = 12, c1 = 24, slots = 2;
   const std::vector<float> img = rand_f32(size_t(slots) * S * S * C, 900);
   const std::vector<float> w = rand_f32(size_t(c1) * C * 9, 901, -0.5f, 0.5f), bias = rand_f32(c1, 902);

@@ -1,5 +1,5 @@
 // `triage klarf` end to end: generated KLARF 1.2 and 1.8 files with generated PNG and multi-page TIFF
-// review images, classified with the shipped adc-sem model. The expected output is the input with
+// review images, classified with the shipped adc-pcb model. The expected output is the input with
 // only the class tokens (the class the C API gives for that very image and page) and the ClassLookup
 // changed; defects without an image or with an unreadable one keep their class. Also: the --no-classify
 // round trip of every fixture, malformed files refused, the input never overwritten, the JSON summary.
@@ -27,7 +27,7 @@ using test::replace_once;
 using test::TempDir;
 using triage::test::run_triage;
 
-const std::string kModel = std::string(TRIAGE_BINARY_DIR) + "/models/adc-sem.trw";
+const std::string kModel = std::string(TRIAGE_BINARY_DIR) + "/models/adc-pcb.trw";
 constexpr uint32_t kSide = 224;
 
 // A gray test picture: kind 0 flat with noise, 1 a bright disc, 2 a dark diagonal line, 3 a checker.
@@ -204,10 +204,10 @@ TEST_F(KlarfCli, JsonSummary) {
   size_t sum = 0;
   for (const auto& [name, count] : j["classes"].items()) sum += count.get<size_t>();
   EXPECT_EQ(sum, 4u);
-  EXPECT_EQ(j["class_numbers"]["good"], 6);
-  EXPECT_EQ(j["class_numbers"]["missing_contact"], 12);
+  EXPECT_EQ(j["class_numbers"]["open"], 6);
+  EXPECT_EQ(j["class_numbers"]["none"], 12);
   ASSERT_EQ(j["added_classes"].size(), 7u);
-  EXPECT_EQ(j["added_classes"][0]["name"], "good");
+  EXPECT_EQ(j["added_classes"][0]["name"], "open");
 }
 
 // --audit: one line per classified defect, naming the image and the defect; appended, never truncated.
@@ -230,37 +230,37 @@ TEST_F(KlarfCli, AuditLogLinePerClassifiedDefect) {
     EXPECT_EQ(j["input"], inputs[i]);
     EXPECT_EQ(j["klarf"], dir / "in.klarf");
     EXPECT_EQ(j["class_number"], 6 + oracle.index(inputs[i], pages[i]));
-    EXPECT_EQ(j["model"], "adc-sem");
+    EXPECT_EQ(j["model"], "adc-pcb");
   }
   EXPECT_EQ(run_triage({"klarf", "--no-classify", dir / "in.klarf", "-o", dir / "o.klarf", "--audit", dir / "audit.jsonl"}).status, 2);
 }
 
 TEST_F(KlarfCli, ClassMapNumbers) {
   test::write_bytes(dir / "in.klarf", original12());
-  // particle and bridge share 50; 5 ("Old") exists already and is not added again.
-  test::write_bytes(dir / "map.csv", "class_name,number\ngood,100\nparticle,50\nbridge,50\nopen,5\nscratch,104\nresidue,105\nmissing_contact,106\n");
+  // short and mousebite share 50; 5 ("Old") exists already and is not added again.
+  test::write_bytes(dir / "map.csv", "class_name,number\nopen,100\nshort,50\nmousebite,50\nspur,5\ncopper,104\npin-hole,105\nnone,106\n");
   const auto r = run_triage({"klarf", kModel, dir / "in.klarf", "--images", dir.path, "-o", dir / "out.klarf", "--class-map", dir / "map.csv"});
   ASSERT_EQ(r.status, 0) << r.err;
-  const std::map<std::string, int> map = {{"good", 100}, {"particle", 50}, {"bridge", 50}, {"open", 5},
-                                          {"scratch", 104}, {"residue", 105}, {"missing_contact", 106}};
+  const std::map<std::string, int> map = {{"open", 100}, {"short", 50}, {"mousebite", 50}, {"spur", 5},
+                                          {"copper", 104}, {"pin-hole", 105}, {"none", 106}};
   const auto number = [&](int index) { return std::to_string(map.at(oracle.classes[static_cast<size_t>(index)])); };
   std::string expect = fill(kTemplate12, {{"C1", number(oracle.index(dir / "review.tif", 1))}, {"C2", number(oracle.index(dir / "review.tif", 3))},
                                           {"C4", number(oracle.index(dir / "review.tif", 2))}, {"C5", number(oracle.index(dir / "d5.png"))},
                                           {"LOOKUP", ""}});
   expect = replace_once(expect, "ClassLookup 2\r\n", "ClassLookup 7\r\n");
   expect = replace_once(expect, " 5 \"Old\";",
-                        " 5 \"Old\"\r\n 100 \"good\"\r\n 50 \"particle\"\r\n 104 \"scratch\"\r\n 105 \"residue\"\r\n 106 \"missing_contact\";");
+                        " 5 \"Old\"\r\n 100 \"open\"\r\n 50 \"short\"\r\n 104 \"copper\"\r\n 105 \"pin-hole\"\r\n 106 \"none\";");
   EXPECT_EQ(test::read_bytes(dir / "out.klarf"), expect);
   // A map that misses a class is refused, and nothing is written.
-  test::write_bytes(dir / "short.csv", "good,1\n");
+  test::write_bytes(dir / "short.csv", "open,1\n");
   const auto bad = run_triage({"klarf", kModel, dir / "in.klarf", "--images", dir.path, "-o", dir / "x.klarf", "--class-map", dir / "short.csv"});
   EXPECT_EQ(bad.status, 1);
-  EXPECT_NE(bad.err.find("class map has no number for the model's class 'particle'"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("class map has no number for the model's class 'short'"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "x.klarf"));
 }
 
-// KLARF 1.8, LF: CLASSNUMBER and AUTOOFFSEMCLASS written, MANSEMCLASS kept; "Particle" is in the
-// ClassLookupList already and keeps its number 1.
+// KLARF 1.8, LF: CLASSNUMBER and AUTOOFFSEMCLASS written, MANSEMCLASS kept; "Short" is in the
+// ClassLookupList already and keeps its number 1 (names match case-insensitively).
 const char* kTemplate18 =
     "Record FileRecord \"1.8\"\n"
     "{\n"
@@ -291,7 +291,7 @@ const char* kTemplate18 =
     "      Data {N}\n"
     "      {\n"
     "        0 \"Unclassified\" \"\";\n"
-    "        1 \"Particle\" \"P\";{LOOKUP}\n"
+    "        1 \"Short\" \"S\";{LOOKUP}\n"
     "      }\n"
     "    }\n"
     "  }\n"
@@ -304,12 +304,12 @@ TEST_F(KlarfCli, Classifies18EndToEnd) {
   test::write_bytes(dir / "in.klarf", in);
   const auto r = run_triage({"klarf", kModel, dir / "in.klarf", "--images", dir.path, "-o", dir / "out.klarf", "--json"});
   ASSERT_EQ(r.status, 0) << r.err << r.out;
-  // particle keeps 1; the others are 2, 3, ... in model order.
+  // short keeps 1; the others are 2, 3, ... in model order.
   std::map<std::string, int> numbers;
   std::string lookup;
   int next = 2;
   for (const std::string& c : oracle.classes) {
-    if (c == "particle") {
+    if (c == "short") {
       numbers[c] = 1;
       continue;
     }
@@ -335,7 +335,7 @@ TEST_F(KlarfCli, Classifies18EndToEnd) {
   only_class = replace_once(only_class, "3 300 NA NA", "3 300 " + number(c3) + " NA");
   only_class = replace_once(only_class, "            0 0 0 Images", "            " + number(c5) + " 0 0 Images");
   only_class = replace_once(only_class, "Data 2", "Data 8");
-  only_class = replace_once(only_class, "1 \"Particle\" \"P\";", "1 \"Particle\" \"P\";" + lookup);
+  only_class = replace_once(only_class, "1 \"Short\" \"S\";", "1 \"Short\" \"S\";" + lookup);
   EXPECT_EQ(test::read_bytes(dir / "out2.klarf"), only_class);
 }
 

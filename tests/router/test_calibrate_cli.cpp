@@ -193,15 +193,15 @@ TEST(EvalCli, JsonIsCompleteAndConsistentWithCalibrate) {
   }
 }
 
-// Folder mode gives the same evaluation as the CSV; the SEM samples exercise 8- and 16-bit PNGs.
+// Folder mode gives the same evaluation as the CSV, on the DeepPCB samples (a label folder per class).
 TEST(EvalCli, FolderModeMatchesCsv) {
-  NEED_MODEL(model, "adc-sem");
+  NEED_MODEL(model, "adc-pcb");
   TmpDir d;
-  for (const auto& [file, label] : sample_rows("adc-sem")) {
+  for (const auto& [file, label] : sample_rows("adc-pcb")) {
     std::filesystem::create_directories(d / ("data/" + label));
-    std::filesystem::copy_file(source_dir() + "/models/adc-sem/samples/" + file, d / ("data/" + label + "/" + file));
+    std::filesystem::copy_file(source_dir() + "/models/adc-pcb/samples/" + file, d / ("data/" + label + "/" + file));
   }
-  const CliResult a = run_triage({"eval", model, "--data", samples("adc-sem"), "--json"});
+  const CliResult a = run_triage({"eval", model, "--data", samples("adc-pcb"), "--json"});
   const CliResult b = run_triage({"eval", model, "--data", d / "data", "--json"});
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;

@@ -78,7 +78,6 @@ void check_model(const std::string& name) {
 }
 
 TEST(RouteParity, WaferGoldens) { check_model("awc-wm811k"); }
-TEST(RouteParity, SemGoldens) { check_model("adc-sem"); }
 TEST(RouteParity, PcbGoldens) { check_model("adc-pcb"); }
 TEST(RouteParity, OpticalGoldens) { check_model("adc-optical"); }
 

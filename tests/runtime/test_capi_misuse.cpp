@@ -151,9 +151,15 @@ TEST(CApiOpen, EnvironmentIsaNamesAreCheckedAtOpen) {
     triage_model_info info{};
     info.struct_size = sizeof info;
     ASSERT_EQ(triage_get_info(m, &info), TRIAGE_OK);
-    if (std::strcmp(name, "scalar") == 0) EXPECT_STREQ(info.isa, "scalar");
-    if (std::strcmp(name, "avx2") == 0) EXPECT_TRUE(!std::strcmp(info.isa, "avx2") || !std::strcmp(info.isa, "scalar")) << info.isa;
-    if (std::strcmp(name, "avx512_vnni") == 0) EXPECT_STRNE(info.isa, "amx");
+    if (std::strcmp(name, "scalar") == 0) {
+      EXPECT_STREQ(info.isa, "scalar");
+    }
+    if (std::strcmp(name, "avx2") == 0) {
+      EXPECT_TRUE(!std::strcmp(info.isa, "avx2") || !std::strcmp(info.isa, "scalar")) << info.isa;
+    }
+    if (std::strcmp(name, "avx512_vnni") == 0) {
+      EXPECT_STRNE(info.isa, "amx");
+    }
     triage_close(m);
     m = nullptr;
   }

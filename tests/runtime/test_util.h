@@ -49,7 +49,7 @@ inline std::string binary_dir() { return TRIAGE_BINARY_DIR; }
 
 // The real shipped models (docs/model-family.md).
 inline const std::vector<std::string>& shipped_models() {
-  static const std::vector<std::string> m = {"awc-wm811k", "adc-sem", "adc-pcb", "adc-optical"};
+  static const std::vector<std::string> m = {"awc-wm811k", "adc-pcb", "adc-optical"};
   return m;
 }
 

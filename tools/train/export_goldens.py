@@ -1,6 +1,6 @@
 """Golden tensors for the engine's parity tests, computed in float32 by model.py in eval mode.
 
-  python3 tools/train/export_goldens.py models/awc-wm811k models/adc-sem
+  python3 tools/train/export_goldens.py models/awc-wm811k models/adc-pcb models/adc-optical
 
 For the first 16 rows of <model>/samples/labels.csv writes <model>/goldens.safetensors with
   input_full [16,1,Sf,Sf], input_coarse [16,1,Sc,Sc]  preprocessed f32 (doc "Preprocessing")
@@ -87,5 +87,5 @@ def goldens(d: str):
 
 
 if __name__ == "__main__":
-    for d in sys.argv[1:] or ["models/awc-wm811k", "models/adc-sem"]:
+    for d in sys.argv[1:] or ["models/awc-wm811k", "models/adc-pcb", "models/adc-optical"]:
         goldens(d)

@@ -1,7 +1,6 @@
 """Write the sample inputs shipped with the models (and used by the goldens: the first 16 rows).
 
   python3 tools/train/make_samples.py awc   # models/awc-wm811k/samples: 20 validation-lot wafer maps
-  python3 tools/train/make_samples.py adc   # models/adc-sem/samples: 20 PNGs from the test seed
   python3 tools/train/make_samples.py pcb   # models/adc-pcb/samples: 20 DeepPCB validation sites
   python3 tools/train/make_samples.py optical  # models/adc-optical/samples: 20 validation JPEGs
 """
@@ -14,7 +13,6 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import png  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -152,32 +150,6 @@ def optical():
     print(f"{len(items)} optical review images -> {d}")
 
 
-def adc(seed=301, domain="target", defect_frac=0.15):
-    """From the held-out test stream (seed 301, target domain, 85% good): 8 good + 2 of each defect
-    class. Even positions are written as 16-bit PNG, odd as 8-bit."""
-    import synth_sem as G
-    seq = G.class_sequence(4000, seed, defect_frac)
-    want = ["good", "particle", "bridge", "open", "scratch", "residue", "missing_contact", "good",
-            "good", "particle", "bridge", "open", "scratch", "residue", "missing_contact", "good",
-            "good", "good", "good", "good"]
-    used = set(); picks = []
-    for w in want:
-        i = next(i for i, l in enumerate(seq) if l == w and i not in used)
-        used.add(i); picks.append(i)
-    d = os.path.join(ROOT, "models", "adc-sem", "samples")
-    os.makedirs(d, exist_ok=True)
-    items = []
-    for k, i in enumerate(picks):
-        x, y, _ = G.generate(1, seed, domain, defect_frac, start=i)
-        assert G.LABELS[int(y[0])] == seq[i]
-        img = x[0] if k % 2 == 0 else G.to_u8(x[0])
-        name = f"test{seed}_{i:05d}_{'u16' if k % 2 == 0 else 'u8'}.png"
-        png.write(os.path.join(d, name), img)
-        items.append((name, seq[i]))
-    write_labels(d, items)
-    print(f"{len(items)} SEM images -> {d}")
-
-
 if __name__ == "__main__":
-    for a in sys.argv[1:] or ["awc", "adc"]:
-        {"awc": awc, "adc": adc, "pcb": pcb, "optical": optical}[a]()
+    for a in sys.argv[1:] or ["awc", "pcb", "optical"]:
+        {"awc": awc, "pcb": pcb, "optical": optical}[a]()

@@ -1,6 +1,6 @@
 """Reference routing in PyTorch, for the engine's router parity test (tests/router).
 
-  python3 tools/train/route_reference.py [models/awc-wm811k models/adc-sem] [--out tests/router]
+  python3 tools/train/route_reference.py [models/awc-wm811k models/adc-pcb models/adc-optical] [--out tests/router]
 
 For each model: runs model.py (float32, eval mode) on the goldens' preprocessed inputs (checked
 against the goldens' coarse / fine logits and selection), then applies the router rule, written here
@@ -149,7 +149,7 @@ def reference(d: str, out_dir: str) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("models", nargs="*", default=["models/awc-wm811k", "models/adc-sem"])
+    ap.add_argument("models", nargs="*", default=["models/awc-wm811k", "models/adc-pcb", "models/adc-optical"])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "router"))
     a = ap.parse_args()
     for d in a.models:
