@@ -2,7 +2,7 @@
 
   python3 tools/train/export_goldens.py models/awc-wm811k models/adc-pcb models/adc-optical
 
-For the first 16 rows of <model>/samples/labels.csv writes <model>/goldens.safetensors with
+For the first 16 rows (8 for a 3-channel model) of <model>/samples/labels.csv writes <model>/goldens.safetensors with
   input_full [16,1,Sf,Sf], input_coarse [16,1,Sc,Sc]  preprocessed f32 (doc "Preprocessing")
   coarse_embed [16,Gc,D]    patch projection output (before cls / pos)
   coarse_block0 [16,1+Gc,D] coarse tokens after block 0
@@ -28,6 +28,7 @@ import png  # noqa: E402
 from model import CFViT, preprocess_pair  # noqa: E402
 
 N = 16
+N_COLOUR = 8  # 3-channel 224-px inputs are 0.8 MB a golden row: half as many keep models/ small
 
 
 def load_input(path: str) -> np.ndarray:
@@ -58,7 +59,7 @@ def goldens(d: str):
     torch.set_num_threads(2)
     m, cfg = load_model(d)
     with open(os.path.join(d, "samples", "labels.csv")) as f:
-        rows = list(csv.DictReader(f))[:N]
+        rows = list(csv.DictReader(f))[:N_COLOUR if cfg["arch"]["in_chans"] == 3 else N]
     paths = ["samples/" + r["path"] for r in rows]
     fulls, coarses = [], []
     for p in paths:
