@@ -12,6 +12,10 @@
 # present: delete it to re-bootstrap); every run starts from a fresh copy of it. Logs: DIR.logs/.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# The commit checked, pinned at the start: HEAD may move while the check runs (an hour and more), and
+# both commands must run on the same commit, the one the report names.
+commit=$(git -C "$repo" rev-parse HEAD)
+started=$(date -u +%Y-%m-%dT%H:%MZ)
 root=/tmp/triage-fresh
 keep=0
 only=""
@@ -68,7 +72,7 @@ fresh_root() {  # $1: target; a fresh copy of the base with the host's network t
   done
   mkdir -p "$r/work"
   git clone -q --no-hardlinks "$repo" "$r/work/main"
-  git -C "$r/work/main" checkout -q "$(git -C "$repo" rev-parse HEAD)"
+  git -C "$r/work/main" checkout -q "$commit"
   if [ -d "$repo/../shared" ]; then
     mkdir -p "$r/work/shared"
     mount --bind "$repo/../shared" "$r/work/shared"; mounted+=("$r/work/shared")
@@ -107,6 +111,6 @@ for i in 0 1; do
   cleanup
   ((keep)) || rm -rf "$r"
 done
-echo "== fresh-machine-check (Debian 12 minbase, $(date -u +%Y-%m-%dT%H:%MZ), HEAD $(git -C "$repo" rev-parse --short HEAD)) =="
+echo "== fresh-machine-check (Debian 12 minbase, started $started, commit ${commit:0:7}) =="
 printf '%s\n' "${summary[@]}"
 exit $status
