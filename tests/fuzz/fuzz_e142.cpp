@@ -13,23 +13,13 @@
 
 #define TRIAGE_FUZZ_TARGET "fuzz_e142"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/wafermap_checks.h"
 
 namespace {
 
 using triage::cli::Image;
-
-void check_map(bool ok, const Image& im, const std::string& err) {
-  if (!ok) {
-    FUZZ_CHECK(!err.empty() && err.find('\n') == std::string::npos && err.size() < 300, "a refusal has a one-line message");
-    return;
-  }
-  FUZZ_CHECK(im.channels == 1 && im.pixel == TRIAGE_PIXEL_U8, "a u8 grid");
-  FUZZ_CHECK(im.height >= 1 && im.width >= 1 && im.height <= triage::cli::kMaxWaferMapSide &&
-                 im.width <= triage::cli::kMaxWaferMapSide, "within the caps");
-  FUZZ_CHECK(im.row_stride >= im.width && im.storage.size() * 2 >= im.row_stride * im.height, "storage holds every row");
-  for (uint32_t y = 0; y < im.height; ++y)
-    for (uint32_t x = 0; x < im.width; ++x) FUZZ_CHECK(im.bytes()[y * im.row_stride + x] <= 2, "die states 0, 1, 2");
-}
+using triage::fuzz::check_map;
+using triage::fuzz::same_grid;
 
 std::string as_e142(const Image& im) {
   std::string t = "<MapData><SubstrateMaps><SubstrateMap><Overlay><BinCodeMap BinType=\"Ascii\" NullBin=\".\">"
@@ -44,14 +34,6 @@ std::string as_e142(const Image& im) {
     t += "</BinCode>\n";
   }
   return t + "</BinCodeMap></Overlay></SubstrateMap></SubstrateMaps></MapData>\n";
-}
-
-bool same(const Image& a, const Image& b) {
-  if (a.height != b.height || a.width != b.width) return false;
-  for (uint32_t y = 0; y < a.height; ++y)
-    for (uint32_t x = 0; x < a.width; ++x)
-      if (a.bytes()[y * a.row_stride + x] != b.bytes()[y * b.row_stride + x]) return false;
-  return true;
 }
 
 }  // namespace
@@ -80,18 +62,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool ok = triage::cli::decode_e142(file, a, ea);
   check_map(ok, a, ea);
   const bool ok2 = triage::cli::decode_e142(file, b, eb);
-  FUZZ_CHECK(ok == ok2 && (!ok || same(a, b)) && (ok || ea == eb), "deterministic");
+  FUZZ_CHECK(ok == ok2 && (!ok || same_grid(a, b)) && (ok || ea == eb), "deterministic");
   if (triage::cli::looks_like_e142(file)) {
     Image c;
     std::string ec;
     const bool okc = triage::cli::decode_image(file, c, ec);
-    FUZZ_CHECK(okc == ok && (!ok || same(a, c)), "the dispatch finds the E142 reader");
+    FUZZ_CHECK(okc == ok && (!ok || same_grid(a, c)), "the dispatch finds the E142 reader");
   }
   if (ok) {
     const std::string back = as_e142(a);
     Image r;
     std::string er;
-    FUZZ_CHECK(triage::cli::decode_e142({reinterpret_cast<const uint8_t*>(back.data()), back.size()}, r, er) && same(a, r),
+    FUZZ_CHECK(triage::cli::decode_e142({reinterpret_cast<const uint8_t*>(back.data()), back.size()}, r, er) && same_grid(a, r),
                "the grid written back as E142 decodes the same");
   }
   return 0;
