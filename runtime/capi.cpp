@@ -182,6 +182,19 @@ triage_status triage_get_info(const triage_model* model, triage_model_info* out)
   return TRIAGE_OK;
 }
 
+triage_status triage_get_features(const triage_model* model, size_t index, uint32_t route, float* out,
+                                  size_t count) {
+  if (!model) return TRIAGE_E_INVALID_ARGUMENT;
+  Error& err = const_cast<triage_model*>(model)->engine.last_error;
+  err.clear();
+  if (!out) {
+    err.set(TRIAGE_E_INVALID_ARGUMENT, "out must not be NULL");
+    return err.code;
+  }
+  model->engine.features(index, route, out, count, err);
+  return err.code;
+}
+
 const char* triage_last_error(const triage_model* model) {
   return model ? model->engine.last_error.message : "model is NULL";
 }

@@ -3,6 +3,7 @@
 #include "runtime/engine.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include "runtime/checked.h"
@@ -113,6 +114,9 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bo
   fwd_.init(&cfg_, &pm_, &ws_, ex);
   probs_.assign(static_cast<size_t>(opts.max_batch) * cfg_.ncls(), 0.0f);
   esc_.assign(opts.max_batch, 0);
+  cls_rows_.assign(static_cast<size_t>(opts.max_batch) * 2 * cfg_.D, 0.0f);
+  cls_pass_.assign(static_cast<size_t>(opts.max_batch), 0);
+  last_n_ = 0;
   label_ptrs_.clear();
   for (const std::string& l : cfg_.labels) label_ptrs_.push_back(l.c_str());
   return true;
@@ -167,6 +171,8 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
   const auto t0 = Clock::now();
   if (cfg_.arch == Arch::Vit) {
     fwd_.vit(images, n);
+    last_n_ = n;
+    for (int i = 0; i < n; ++i) keep_cls(i, TRIAGE_ROUTE_FINE, ws_.xf + static_cast<size_t>(i) * cfg_.tokens_fine(0) * cfg_.D);
     const float us = micros(t0, Clock::now()) / static_cast<float>(n);
     for (int i = 0; i < n; ++i) {
       results[i] = triage_result{};
@@ -178,6 +184,8 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
   }
 
   fwd_.coarse(images, n);
+  last_n_ = n;
+  for (int i = 0; i < n; ++i) keep_cls(i, TRIAGE_ROUTE_COARSE, ws_.xc + static_cast<size_t>(i) * cfg_.tokens_coarse() * cfg_.D);
   int m = 0;
   for (int i = 0; i < n; ++i) {
     triage_result& r = results[i];
@@ -213,6 +221,8 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
 
   // The escalated images as one dense sub-batch; results scattered back to their positions.
   fwd_.fine(images, esc_.data(), m, fine_k_);
+  for (int e = 0; e < m; ++e)
+    keep_cls(esc_[e], TRIAGE_ROUTE_FINE, ws_.xf + static_cast<size_t>(e) * cfg_.tokens_fine(fine_k_) * cfg_.D);
   const float fine_us = micros(t1, Clock::now()) / static_cast<float>(m);
   for (int e = 0; e < m; ++e) {
     triage_result& r = results[esc_[e]];
@@ -220,6 +230,35 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     r.tokens += static_cast<uint32_t>(cfg_.tokens_fine(fine_k_));
     r.fine_us = fine_us;
   }
+  return true;
+}
+
+void Engine::keep_cls(int i, uint32_t route, const float* row) {
+  const size_t D = static_cast<size_t>(cfg_.D);
+  std::memcpy(cls_rows_.data() + (2 * static_cast<size_t>(i) + route) * D, row, D * sizeof(float));
+  if (route == TRIAGE_ROUTE_COARSE) cls_pass_[i] = 1;  // coarse only so far
+  else cls_pass_[i] |= 2;
+}
+
+bool Engine::features(size_t index, uint32_t route, float* out, size_t count, Error& err) const {
+  if (index >= static_cast<size_t>(last_n_))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %zu: the last classify call had %d images", index, last_n_);
+  if (route > TRIAGE_ROUTE_FINE) return err.set(TRIAGE_E_INVALID_ARGUMENT, "route %u is neither coarse nor fine", route);
+  if (count != static_cast<size_t>(cfg_.D))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "features: count %zu, the model's embed_dim is %d", count, cfg_.D);
+  if (!(cls_pass_[index] & (route == TRIAGE_ROUTE_COARSE ? 1 : 2)))
+    return err.set(TRIAGE_E_UNSUPPORTED, "image %zu did not run the %s pass", index,
+                   route == TRIAGE_ROUTE_COARSE ? "coarse" : "fine");
+  // The final LayerNorm of the head, in f32 (the q8 head quantises this row per token before its GEMM).
+  const float* x = cls_rows_.data() + (2 * index + route) * count;
+  double mean = 0, var = 0;
+  for (size_t d = 0; d < count; ++d) mean += x[d];
+  mean /= static_cast<double>(count);
+  for (size_t d = 0; d < count; ++d) var += (x[d] - mean) * (x[d] - mean);
+  var /= static_cast<double>(count);
+  const double inv = 1.0 / std::sqrt(var + static_cast<double>(cfg_.ln_eps));
+  for (size_t d = 0; d < count; ++d)
+    out[d] = static_cast<float>((x[d] - mean) * inv) * pm_.norm_w[d] + pm_.norm_b[d];
   return true;
 }
 
@@ -252,6 +291,7 @@ void Engine::info(triage_model_info& o) const {
   o.coarse_defect_threshold = cfg_.router.coarse_defect;
   o.fine_good_threshold = cfg_.router.fine_good;
   o.review_threshold = cfg_.router.review;
+  o.embed_dim = static_cast<uint32_t>(cfg_.D);
 }
 
 }  // namespace triage::rt

@@ -28,12 +28,16 @@ class Engine {
   // Validates n images and classifies them. false + err on an invalid argument (nothing computed).
   bool classify(const triage_image* images, int n, triage_result* results, Error& err);
   void info(triage_model_info& out) const;
+  // The final-norm CLS features of image `index` of the last classify call in pass `route`.
+  bool features(size_t index, uint32_t route, float* out, size_t count, Error& err) const;
 
   Error last_error;  // of the last C API call on this handle
 
  private:
   bool check_image(const triage_image& img, int index, Error& err) const;
   void finish(int i, const float* logits, uint32_t route, triage_result& r);
+  // Copies a pass's pre-norm CLS row of image i (for features()).
+  void keep_cls(int i, uint32_t route, const float* row);
 
   ModelConfig cfg_;
   PackedModel pm_;
@@ -49,6 +53,9 @@ class Engine {
   std::vector<float> probs_;             // [max_batch, ncls]
   std::vector<int> esc_;                 // [max_batch] escalated images of the current batch
   std::vector<const char*> label_ptrs_;  // class names for info / results
+  std::vector<float> cls_rows_;          // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call
+  std::vector<uint8_t> cls_pass_;        // [max_batch] bit 0: coarse row valid, bit 1: fine row valid
+  int last_n_ = 0;                       // images of the last classify call
 };
 
 }  // namespace triage::rt

@@ -128,6 +128,8 @@ typedef struct triage_model_info {
   size_t weight_bytes;           /* packed weights held by the handle */
   int32_t router_calibrated;
   double coarse_good_threshold, coarse_defect_threshold, fine_good_threshold, review_threshold;
+  uint32_t embed_dim;            /* D: floats per feature vector of triage_get_features */
+  uint32_t reserved_info;        /* 0 */
 } triage_model_info;
 
 #define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */
@@ -163,6 +165,14 @@ triage_status triage_classify_batch(triage_model* model, const triage_image* ima
                                     triage_result* results);
 
 triage_status triage_get_info(const triage_model* model, triage_model_info* out);
+
+/* The features image `index` of the last classify call fed to the head in pass `route`: the class
+ * token after the final LayerNorm, in f32 (count must equal model_info.embed_dim). The coarse pass's
+ * features exist for every image of a cfvit; the fine pass's only for escalated images (all of them
+ * under TRIAGE_FORCE_FINE / FINE_ALL); a vit has only the fine pass. TRIAGE_E_UNSUPPORTED when the image
+ * did not run that pass. For head adaptation (triage adapt) and feature-space scores. */
+triage_status triage_get_features(const triage_model* model, size_t index, uint32_t route, float* out,
+                                  size_t count);
 
 /* The message of the last failed call on this handle ("" if the last call succeeded). */
 const char* triage_last_error(const triage_model* model);

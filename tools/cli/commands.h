@@ -9,6 +9,7 @@ int cmd_convert(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_calibrate(int argc, char** argv);
+int cmd_adapt(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_klarf(int argc, char** argv);

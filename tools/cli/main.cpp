@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"inspect", triage::cli::cmd_inspect, "validate a .trw file and print its header, metadata and tensors"},
     {"run", triage::cli::cmd_run, "classify images (files or folders) with a .trw model"},
     {"calibrate", triage::cli::cmd_calibrate, "choose router thresholds with an escape-rate bound, write a new .trw"},
+    {"adapt", triage::cli::cmd_adapt, "fit a new head from a few labelled images (no Python), write a new .trw"},
     {"eval", triage::cli::cmd_eval, "accuracy, escapes, routing, latency and cost on labelled images"},
     {"bench", triage::cli::cmd_bench, "time the C API in process on images (latency percentiles, images/s, decisions)"},
     {"klarf", triage::cli::cmd_klarf, "classify a KLARF file's defect images, write a new KLARF with the classes"},

@@ -1,0 +1,145 @@
+// triage_get_features: the final-norm CLS features of each pass, checked against the probabilities the
+// engine returns (an f32 model's head applied to the features in double must give the same softmax), for
+// batches, forced routes, both architectures, and its argument errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "tests/runtime/test_util.h"
+#include "weights_format/trw.h"
+
+namespace triage::test {
+namespace {
+
+struct HeadF32 {
+  std::vector<float> w, b;
+  int k = 0, d = 0;
+};
+
+HeadF32 head_of(const std::vector<uint8_t>& bytes) {
+  trw::Buffer buf;
+  trw::Error err;
+  trw::File f;
+  EXPECT_TRUE(buf.assign(bytes, err) && f.parse(buf.span(), err)) << err.message;
+  const trw::TensorView* w = f.find_tensor("head.weight");
+  const trw::TensorView* b = f.find_tensor("head.bias");
+  HeadF32 h;
+  h.k = static_cast<int>(w->dims[0]);
+  h.d = static_cast<int>(w->dims[1]);
+  h.w.resize(w->numel);
+  h.b.resize(b->numel);
+  std::memcpy(h.w.data(), w->data, 4 * w->numel);
+  std::memcpy(h.b.data(), b->data, 4 * b->numel);
+  return h;
+}
+
+// softmax(W f + b) in double.
+std::vector<double> probs_of(const HeadF32& h, const std::vector<float>& f) {
+  std::vector<double> a(h.k);
+  double mx = -1e300;
+  for (int c = 0; c < h.k; ++c) {
+    double v = h.b[c];
+    for (int j = 0; j < h.d; ++j) v += double(h.w[size_t(c) * h.d + j]) * f[j];
+    a[c] = v;
+    mx = std::max(mx, v);
+  }
+  double s = 0;
+  for (double& v : a) s += (v = std::exp(v - mx));
+  for (double& v : a) v /= s;
+  return a;
+}
+
+struct Model {
+  triage_model* m = nullptr;
+  ~Model() { triage_close(m); }
+};
+
+// Tolerance: the engine's head runs the LayerNorm and GEMM in f32 with its own summation order; the
+// features are the same LayerNorm computed in double then rounded to f32. Differences of a few f32 ulps
+// in D = 64 terms move probabilities by ~1e-6; 1e-4 leaves margin and still fails on a wrong row.
+constexpr double kTol = 1e-4;
+
+void check_batch(const RandomModelSpec& spec, uint32_t force, int n) {
+  const std::vector<uint8_t> bytes = make_random_model(spec);
+  const HeadF32 h = head_of(bytes);
+  Model mod;
+  const triage_options o = options(2, static_cast<uint32_t>(n), force);
+  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &mod.m), TRIAGE_OK) << triage_open_error();
+  triage_model_info info{};
+  info.struct_size = sizeof info;
+  ASSERT_EQ(triage_get_info(mod.m, &info), TRIAGE_OK);
+  ASSERT_EQ(info.embed_dim, static_cast<uint32_t>(spec.D));
+  std::vector<TestImage> imgs;
+  std::vector<triage_image> views;
+  for (int i = 0; i < n; ++i) imgs.push_back(make_random_image(100 + i, 40 + 7 * i, 50 + 3 * i, spec.C, i % 2 == 1));
+  for (const TestImage& t : imgs) views.push_back(view(t));
+  std::vector<triage_result> res(n);
+  ASSERT_EQ(triage_classify_batch(mod.m, views.data(), n, res.data()), TRIAGE_OK);
+  std::vector<float> f(spec.D);
+  for (int i = 0; i < n; ++i) {
+    const uint32_t route = res[i].route;
+    ASSERT_EQ(triage_get_features(mod.m, i, route, f.data(), f.size()), TRIAGE_OK) << triage_last_error(mod.m);
+    const std::vector<double> p = probs_of(h, f);
+    for (int c = 0; c < h.k; ++c) EXPECT_NEAR(p[c], res[i].probabilities[c], kTol) << "image " << i << " class " << c;
+    if (spec.arch == "cfvit" && route == TRIAGE_ROUTE_FINE) {
+      // The coarse features exist too, and differ from the fine ones.
+      std::vector<float> fc(spec.D);
+      ASSERT_EQ(triage_get_features(mod.m, i, TRIAGE_ROUTE_COARSE, fc.data(), fc.size()), TRIAGE_OK);
+      EXPECT_NE(std::memcmp(fc.data(), f.data(), 4 * f.size()), 0);
+    }
+    if (spec.arch == "vit" || route == TRIAGE_ROUTE_COARSE) {
+      const uint32_t other = spec.arch == "vit" ? TRIAGE_ROUTE_COARSE : TRIAGE_ROUTE_FINE;
+      EXPECT_EQ(triage_get_features(mod.m, i, other, f.data(), f.size()), TRIAGE_E_UNSUPPORTED);
+    }
+  }
+}
+
+TEST(Features, FinePassOfAForcedFineBatchGivesTheReturnedProbabilities) {
+  RandomModelSpec s;
+  s.seed = 7;
+  check_batch(s, TRIAGE_FORCE_FINE, 3);
+}
+
+TEST(Features, CoarsePassOfAForcedCoarseBatch) {
+  RandomModelSpec s;
+  s.seed = 8;
+  s.C = 3;
+  check_batch(s, TRIAGE_FORCE_COARSE, 4);
+}
+
+TEST(Features, FineAllAndVit) {
+  RandomModelSpec s;
+  s.seed = 9;
+  check_batch(s, TRIAGE_FORCE_FINE_ALL, 2);
+  RandomModelSpec v;
+  v.arch = "vit";
+  v.seed = 10;
+  check_batch(v, TRIAGE_FORCE_NONE, 2);
+}
+
+TEST(Features, ArgumentErrors) {
+  RandomModelSpec s;
+  const std::vector<uint8_t> bytes = make_random_model(s);
+  Model mod;
+  const triage_options o = options(1, 2, TRIAGE_FORCE_FINE);
+  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &mod.m), TRIAGE_OK);
+  std::vector<float> f(s.D);
+  // Nothing classified yet.
+  EXPECT_EQ(triage_get_features(mod.m, 0, TRIAGE_ROUTE_COARSE, f.data(), f.size()), TRIAGE_E_INVALID_ARGUMENT);
+  const TestImage t = make_random_image(3, 30, 30, 1, false);
+  const triage_image v = view(t);
+  triage_result r;
+  ASSERT_EQ(triage_classify(mod.m, &v, &r), TRIAGE_OK);
+  EXPECT_EQ(triage_get_features(mod.m, 0, TRIAGE_ROUTE_FINE, f.data(), f.size()), TRIAGE_OK);
+  EXPECT_EQ(triage_get_features(mod.m, 1, TRIAGE_ROUTE_FINE, f.data(), f.size()), TRIAGE_E_INVALID_ARGUMENT);
+  EXPECT_EQ(triage_get_features(mod.m, 0, 2, f.data(), f.size()), TRIAGE_E_INVALID_ARGUMENT);
+  EXPECT_EQ(triage_get_features(mod.m, 0, TRIAGE_ROUTE_FINE, f.data(), f.size() - 1), TRIAGE_E_INVALID_ARGUMENT);
+  EXPECT_EQ(triage_get_features(mod.m, 0, TRIAGE_ROUTE_FINE, nullptr, f.size()), TRIAGE_E_INVALID_ARGUMENT);
+  EXPECT_EQ(triage_get_features(nullptr, 0, TRIAGE_ROUTE_FINE, f.data(), f.size()), TRIAGE_E_INVALID_ARGUMENT);
+  EXPECT_STRNE(triage_last_error(mod.m), "");
+}
+
+}  // namespace
+}  // namespace triage::test
