@@ -50,6 +50,7 @@ def run(cmd):
 def split(sem):
     with open(os.path.join(sem, "labels.csv"), newline="") as f:
         rows = [(os.path.abspath(os.path.join(sem, r["path"])), r["label"]) for r in csv.DictReader(f)]
+    rows = sorted(set(rows))  # labels.csv lists 6 images twice (same label): count each image once
     by = {}
     for p, l in rows:
         by.setdefault(l, []).append(p)
