@@ -14,8 +14,10 @@
    (tools/train/finetune_e2e.py).
 3. Time: adaptation of 200 images (22 per class + 2), features + fit, 2 threads.
 4. New defect type (--add-val: the base model's own validation CSV): `--classes add` of one SEM class
-   (particle) with 10 and 20 labels; old-class accuracy on the validation CSV before and after
-   (`triage eval`, fine pass forced), and the new class's held-out recall.
+   (particle) with 10 and 20 labels, beside --add-old-per (10) images of each old class drawn from
+   --add-old (the base's calibration CSV: images the fab already has labels for); old-class accuracy on
+   the validation CSV before and after (`triage eval`, forced fine pass and routed, both files
+   uncalibrated: the same decision rule), and the new class's held-out recall.
 Writes DIR/results.json (atomically) and prints a markdown table."""
 import argparse
 import csv
@@ -94,6 +96,10 @@ def main():
     ap.add_argument("--e2e-shots", nargs="+", default=["5", "10", "20"])
     ap.add_argument("--add-val", default=None)
     ap.add_argument("--add-model", default="adc-pcb")
+    ap.add_argument("--add-old", default=None, help="the base model's labelled images (e.g. its calibration CSV): "
+                    "--add-old-per images of each old class join the new class's labels")
+    ap.add_argument("--add-old-per", type=int, default=10)
+    ap.add_argument("--only-add", action="store_true", help="skip the learning curve and the timing")
     ap.add_argument("--sem", default=SEM)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -104,7 +110,7 @@ def main():
     results = {"split": {"test": len(test), "pool": {l: len(v) for l, v in pool.items()}, "seed": 2026},
                "curve": [], "time_200": {}, "add": []}
     models = dict(m.split("=", 1) for m in args.model)
-    for name, path in models.items():
+    for name, path in ({} if args.only_add else models).items():
         tf = os.path.join(args.out, f"{name}.test_features.csv")
         run([args.triage, "adapt", path, "--data", test_csv, "--classes", "replace", "--good", "clean", "-o",
              os.path.join(args.out, f"{name}.testfit.trw"), "--features-csv", tf, "--threads", "2"])
@@ -150,15 +156,25 @@ def main():
         new_test = [(p, l) for p, l in test if l == "particle"]
         nt_csv = os.path.join(args.out, "add.particle_test.csv")
         write_csv(nt_csv, new_test)
+        old_rows = []
+        with open(args.add_old, newline="") as f:
+            base_dir = os.path.dirname(os.path.abspath(args.add_old))
+            for r in csv.DictReader(f):
+                old_rows.append((os.path.abspath(os.path.join(base_dir, r["path"])), r["label"]))
+        old_by = {}
+        for p, l in old_rows:
+            old_by.setdefault(l, []).append(p)
         for shots in ["10", "20"]:
             for seed in args.seeds:
                 tr = [(p, l) for p, l in draw(pool, shots, seed) if l == "particle"]
+                tr += draw(old_by, str(args.add_old_per), 1000 + seed)
                 tr_csv = os.path.join(args.out, f"add.s{seed}.n{shots}.csv")
                 write_csv(tr_csv, tr)
                 out = os.path.join(args.out, f"add.s{seed}.n{shots}.trw")
                 rep = adapt(args.triage, path, tr_csv, nt_csv, out, ["--classes", "add"])
                 after = json.loads(run([args.triage, "eval", out, "--data", args.add_val, "--json", "--threads", "2"]))
                 row = {"model": args.add_model, "new_class": "particle", "shots": shots, "seed": seed,
+                       "old_images_in_data": len(tr) - int(shots),
                        "old_fine_accuracy_before": before["fine_accuracy"], "old_fine_accuracy_after": after["fine_accuracy"],
                        "old_routed_accuracy_before": before["accuracy"], "old_routed_accuracy_after": after["accuracy"],
                        "new_class_recall_fine": rep["holdout_accuracy"]["fine"], "method": rep["fit"]["method"]}

@@ -112,6 +112,29 @@ TEST(SoftmaxRegression, LargeLambdaStaysAtThePriorAndAClassWithoutRowsKeepsItsPr
   EXPECT_TRUE(std::isfinite(h.bias[3]));
 }
 
+TEST(SoftmaxRegression, FrozenRowsStayAtThePriorAndTheOthersLearnAgainstThem) {
+  // Classes 0-2 frozen at a prior that decides them well (the fitted head of a first run), class 3 new.
+  const Clusters tr = make_clusters(4, 15, 8, 1.5, 16);
+  Head first;
+  FitReport r;
+  ASSERT_TRUE(adapt::fit_softmax_regression(problem_of(tr), FitOptions{}, first, r, nullptr));
+  std::vector<float> w0 = first.weight, b0 = first.bias;
+  for (int j = 0; j < tr.d; ++j) w0[size_t(3) * tr.d + j] = 0;  // the new class starts from nothing
+  b0[3] = 0;
+  const uint8_t frozen[4] = {1, 1, 1, 0};
+  Problem p = problem_of(tr);
+  p.w0 = w0.data();
+  p.b0 = b0.data();
+  p.frozen = frozen;
+  Head h;
+  ASSERT_TRUE(adapt::fit_softmax_regression(p, FitOptions{}, h, r, nullptr));
+  for (size_t i = 0; i < size_t(3) * tr.d; ++i) EXPECT_NEAR(h.weight[i], w0[i], 1e-5f * (1 + std::fabs(w0[i]))) << i;
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(h.bias[c], b0[c], 1e-4f * (1 + std::fabs(b0[c])));
+  double acc = 0;
+  adapt::evaluate_head(p, h, all(p.n), nullptr, &acc);
+  EXPECT_GE(acc, 0.95);
+}
+
 TEST(SoftmaxRegression, DeterministicBitForBit) {
   const Clusters tr = make_clusters(5, 12, 24, 0.5, 5);
   Head a, b;

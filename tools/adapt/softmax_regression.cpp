@@ -14,6 +14,7 @@ struct Standardised {
   std::vector<int> y;         // [n]
   std::vector<double> w;      // [n], normalised to sum 1
   std::vector<double> prior;  // theta of the prior
+  std::vector<uint8_t> frozen;  // [k]
   std::vector<double> mu, sd;  // [d]
 };
 
@@ -48,6 +49,9 @@ void standardise(const Problem& p, const std::vector<int>& rows, Standardised& s
     wsum += s.w[i];
   }
   for (double& v : s.w) v /= wsum;
+  s.frozen.assign(k, 0);
+  if (p.frozen)
+    for (int c = 0; c < k; ++c) s.frozen[c] = p.frozen[c] ? 1 : 0;
   // Prior in standardised space: logits W0 x + b0 = (W0 * sd) z + (b0 + W0 . mu).
   s.prior.assign(static_cast<size_t>(k) * d + k, 0.0);
   for (int c = 0; c < k; ++c) {
@@ -94,6 +98,11 @@ double objective(const Standardised& s, double lambda, const std::vector<double>
     f += 0.5 * lambda * e * e;
     g[t] += lambda * e;
   }
+  for (int c = 0; c < k; ++c)  // frozen rows never move from the prior
+    if (s.frozen[c]) {
+      std::fill_n(g.begin() + static_cast<size_t>(c) * d, d, 0.0);
+      g[nb + c] = 0;
+    }
   return f;
 }
 

@@ -25,6 +25,9 @@ struct Problem {
   const double* w = nullptr;   // [n] sample weights (> 0), or null for 1
   const float* w0 = nullptr;   // [k, d] prior weights (raw-feature units), or null for 0
   const float* b0 = nullptr;   // [k] prior bias, or null for 0
+  // [k] or null: 1 keeps class c's row (weights and bias) at its prior: `--classes add` fits only the new
+  // classes' rows, so the old classes' decisions among themselves stay exactly the old head's.
+  const uint8_t* frozen = nullptr;
 };
 
 struct Head {

@@ -60,7 +60,9 @@ constexpr const char* kUsage =
     "            linear head). Needs >= 2 images of every class of the new head.\n"
     "    auto    (default) logreg when every class in the data has >= 5 images, else ncm when it can run.\n"
     "  --classes keep     re-fit the model's classes on new data (drift); every label must be a model class\n"
-    "            add      keep the model's classes and add the data's new labels (a new defect type)\n"
+    "            add      keep the model's classes and add the data's new labels (a new defect type): the old\n"
+    "                     rows stay exactly as they are (logreg) and the new rows are fitted against the\n"
+    "                     data's images of old classes, so the data must hold some (>= 5 of a class)\n"
     "            replace  a new class set: the data's labels, sorted (a new tool)\n"
     "  --good LABEL|none  the good (no-defect) class of NEW.trw (default: the model's, when it is a class of\n"
     "                     NEW.trw; replace: the model's good label if the data has it, else none)\n"
@@ -262,6 +264,11 @@ int cmd_adapt(int argc, char** argv) {
       return 1;
     }
     labels.insert(labels.end(), fresh.begin(), fresh.end());  // sorted (std::set order)
+    if (mode == "add" && fresh.size() == data_labels.size()) {
+      std::fprintf(stderr, "triage adapt: --classes add: the data holds only new classes; add images of the model's "
+                   "own classes (the new class is fitted against them; without them it would win everywhere)\n");
+      return 1;
+    }
   } else {
     labels.assign(data_labels.begin(), data_labels.end());
     if (labels.size() < 2) {
@@ -348,7 +355,11 @@ int cmd_adapt(int argc, char** argv) {
       std::copy_n(old_head.weight.data() + c * D, D, w0.data() + c * D);
       b0[c] = old_head.bias[c];
     }
+  std::vector<uint8_t> frozen(k, 0);
+  if (mode == "add")
+    for (size_t c = 0; c < old_labels.size(); ++c) frozen[c] = 1;
   adapt::Problem p;
+  p.frozen = frozen.data();
   p.n = n;
   p.d = D;
   p.k = k;
