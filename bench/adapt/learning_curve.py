@@ -85,6 +85,53 @@ def adapt(triage, model, train_csv, test_csv, out, extra=()):
     return rep
 
 
+def read_labelled(path):
+    base_dir = os.path.dirname(os.path.abspath(path))
+    with open(path, newline="") as f:
+        return [(os.path.abspath(os.path.join(base_dir, r["path"])), r["label"]) for r in csv.DictReader(f)]
+
+
+def add_within(args, results):
+    """5. A new defect type from the base's own domain: class X withheld from a --classes replace fit on the
+    base's calibration images (the 'before' model), then added back with --classes add from 10 / 20 of its
+    images and --add-old-per images of each old class; old-class accuracy on the validation images of the
+    other classes before and after, and X's recall on its validation images."""
+    X = args.add_within
+    base = os.path.join(HERE, "..", "..", "models", args.add_model)
+    uncal = os.path.join(args.out, f"{args.add_model}.uncalibrated.trw")
+    run([args.triage, "convert", base, "--dtype", "q8", "-o", uncal])
+    calib, val = read_labelled(args.add_old), read_labelled(args.add_val)
+    c_old = [r for r in calib if r[1] != X]
+    v_old, v_new = [r for r in val if r[1] != X], [r for r in val if r[1] == X]
+    paths = {}
+    for name, rows in (("calib_wo", c_old), ("val_wo", v_old), ("val_new", v_new)):
+        paths[name] = os.path.join(args.out, f"within.{name}.csv")
+        write_csv(paths[name], rows)
+    before_model = os.path.join(args.out, f"within.without_{X}.trw")
+    run([args.triage, "adapt", uncal, "--data", paths["calib_wo"], "--classes", "replace", "--good", "none", "-o",
+         before_model, "--threads", "2"])
+    before = json.loads(run([args.triage, "eval", before_model, "--data", paths["val_wo"], "--json", "--threads", "2"]))
+    by = {}
+    for p, l in calib:
+        by.setdefault(l, []).append(p)
+    rows = []
+    for shots in ["10", "20"]:
+        for seed in args.seeds:
+            tr = draw({X: by[X]}, shots, seed) + draw({l: v for l, v in by.items() if l != X}, str(args.add_old_per), 1000 + seed)
+            tr_csv = os.path.join(args.out, f"within.s{seed}.n{shots}.csv")
+            write_csv(tr_csv, tr)
+            out = os.path.join(args.out, f"within.s{seed}.n{shots}.trw")
+            rep = adapt(args.triage, before_model, tr_csv, paths["val_new"], out, ["--classes", "add"])
+            after = json.loads(run([args.triage, "eval", out, "--data", paths["val_wo"], "--json", "--threads", "2"]))
+            row = {"model": args.add_model, "new_class": X, "shots": shots, "seed": seed, "old_images_in_data": len(tr) - int(shots),
+                   "old_fine_accuracy_before": before["fine_accuracy"], "old_fine_accuracy_after": after["fine_accuracy"],
+                   "old_routed_accuracy_before": before["accuracy"], "old_routed_accuracy_after": after["accuracy"],
+                   "new_class_recall_fine": rep["holdout_accuracy"]["fine"], "method": rep["fit"]["method"]}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--triage", required=True)
@@ -100,6 +147,9 @@ def main():
                     "--add-old-per images of each old class join the new class's labels")
     ap.add_argument("--add-old-per", type=int, default=10)
     ap.add_argument("--only-add", action="store_true", help="skip the learning curve and the timing")
+    ap.add_argument("--skip-sem-add", action="store_true", help="skip step 4 (the SEM class added)")
+    ap.add_argument("--add-within", default=None, help="also: a class of the base's own data withheld (a 'replace' "
+                    "fit on --add-old without it), then added back with --classes add")
     ap.add_argument("--sem", default=SEM)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -147,7 +197,7 @@ def main():
                               "-o", os.path.join(args.out, f"{name}.200.trw"), "--json", "--threads", "2"]))
         results["time_200"][name] = {"images": len(d200), "wall_s": time.time() - t0, **rep["seconds"]}
         print(name, "200 images:", results["time_200"][name], flush=True)
-    if args.add_val and args.add_model in models:
+    if args.add_val and args.add_model in models and not args.skip_sem_add:
         # The base converted without its router (fine_good 0.5, as the adapted file): the same decision
         # rule before and after; accuracy of the forced fine pass (eval's fine_accuracy).
         path = os.path.join(args.out, f"{args.add_model}.uncalibrated.trw")
@@ -180,6 +230,8 @@ def main():
                        "new_class_recall_fine": rep["holdout_accuracy"]["fine"], "method": rep["fit"]["method"]}
                 results["add"].append(row)
                 print(json.dumps(row), flush=True)
+    if args.add_val and args.add_within:
+        results["add_within"] = add_within(args, results)
     tmp = os.path.join(args.out, "results.json.tmp")
     with open(tmp, "w") as f:
         json.dump(results, f, indent=1)

@@ -36,11 +36,13 @@ def main():
     print("|---|---|---|---|---|")
     for m, t in r["time_200"].items():
         print(f"| {m} | {t['images']} | {t['features']:.1f} | {t['fit']:.1f} | {t['wall_s']:.1f} |")
-    if r["add"]:
+    for key in ("add", "add_within"):
+        if not r.get(key):
+            continue
         print("\n| model | new class | labels | seed | method | old classes, fine pass: before | after | "
               "routed before | after | new class recall (held out) |")
         print("|---|---|---|---|---|---|---|---|---|---|")
-        for a in r["add"]:
+        for a in r[key]:
             print(f"| {a['model']} | {a['new_class']} | {a['shots']} | {a['seed']} | {a['method']} | "
                   f"{100 * a['old_fine_accuracy_before']:.1f} | {100 * a['old_fine_accuracy_after']:.1f} | "
                   f"{100 * a['old_routed_accuracy_before']:.1f} | {100 * a['old_routed_accuracy_after']:.1f} | "
