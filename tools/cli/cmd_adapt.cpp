@@ -38,6 +38,9 @@ using Clock = std::chrono::steady_clock;
 // Images per class each method needs (see the usage text).
 constexpr int kMinLogregImages = 5;
 constexpr int kMinNcmImages = 2;
+// At most this many images per run (training or held-out): their features (2 x D floats each) stay in
+// memory, and the row counts stay far inside int.
+constexpr size_t kMaxAdaptImages = 200'000;
 
 constexpr const char* kUsage =
     "usage: triage adapt MODEL.trw --data LABELS.csv|DIR -o NEW.trw [--classes keep|replace|add]\n"
@@ -70,7 +73,8 @@ constexpr const char* kUsage =
     "                     each pass goes into the report and the provenance\n"
     "  --features-csv F   also write the training features (label,pass,f0..fD-1) for an outside check\n"
     "  --threads N        engine threads for the feature pass (default 1)\n"
-    "  --json             print the report as one JSON object\n";
+    "  --json             print the report as one JSON object\n"
+    "  Limits: 200,000 images for --data and for --holdout, 256 classes.\n";
 
 bool parse_num(const std::string& s, double lo, double hi, double& out) {
   if (s.empty() || s.size() > 64) return false;
@@ -237,6 +241,11 @@ int cmd_adapt(int argc, char** argv) {
   std::vector<LabelledFile> data, holdout;
   if (!load_dataset(a.get("--data"), data, error) || (a.has("--holdout") && !load_dataset(a.get("--holdout"), holdout, error))) {
     std::fprintf(stderr, "triage adapt: %s\n", error.c_str());
+    return 1;
+  }
+  if (data.size() > kMaxAdaptImages || holdout.size() > kMaxAdaptImages) {
+    std::fprintf(stderr, "triage adapt: %zu training / %zu held-out images: at most %zu each\n", data.size(),
+                 holdout.size(), kMaxAdaptImages);
     return 1;
   }
   if (data.empty()) {
