@@ -248,6 +248,11 @@ TEST(AdaptCli, Refusals) {
   EXPECT_NE(r.err.find("bad.npy"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(d / "c.trw"));
   std::filesystem::remove(two + "/vstripe/bad.npy");
+  // a label with a control character (it would become a class name)
+  write_text(d / "ctl.csv", "path,label\n" + two + "/dark/0.pgm,da\x01rk\n");
+  r = run_triage({"adapt", model, "--data", d / "ctl.csv", "--classes", "replace", "-o", d / "ctl.trw"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("control characters"), std::string::npos) << r.err;
   // never over the input
   r = run_triage({"adapt", model, "--data", two, "--classes", "replace", "-o", model});
   EXPECT_EQ(r.status, 1);

@@ -252,6 +252,14 @@ int cmd_adapt(int argc, char** argv) {
     std::fprintf(stderr, "triage adapt: %s holds no labelled images\n", printable(a.get("--data")).c_str());
     return 1;
   }
+  // Labels become class names in the model file and in every report: printable text only.
+  for (const std::vector<LabelledFile>* set : {&data, &holdout})
+    for (const LabelledFile& f : *set)
+      if (printable(f.label) != f.label) {
+        std::fprintf(stderr, "triage adapt: %s: label '%s' holds control characters (a class name must be printable)\n",
+                     printable(f.path).c_str(), printable(f.label).c_str());
+        return 1;
+      }
 
   // The new class list.
   std::vector<std::string> labels;
