@@ -3,7 +3,6 @@
 #include "runtime/engine.h"
 
 #include <chrono>
-#include <cmath>
 #include <cstring>
 
 #include "runtime/checked.h"
@@ -249,16 +248,9 @@ bool Engine::features(size_t index, uint32_t route, float* out, size_t count, Er
   if (!(cls_pass_[index] & (route == TRIAGE_ROUTE_COARSE ? 1 : 2)))
     return err.set(TRIAGE_E_UNSUPPORTED, "image %zu did not run the %s pass", index,
                    route == TRIAGE_ROUTE_COARSE ? "coarse" : "fine");
-  // The final LayerNorm of the head, in f32 (the q8 head quantises this row per token before its GEMM).
-  const float* x = cls_rows_.data() + (2 * index + route) * count;
-  double mean = 0, var = 0;
-  for (size_t d = 0; d < count; ++d) mean += x[d];
-  mean /= static_cast<double>(count);
-  for (size_t d = 0; d < count; ++d) var += (x[d] - mean) * (x[d] - mean);
-  var /= static_cast<double>(count);
-  const double inv = 1.0 / std::sqrt(var + static_cast<double>(cfg_.ln_eps));
-  for (size_t d = 0; d < count; ++d)
-    out[d] = static_cast<float>((x[d] - mean) * inv) * pm_.norm_w[d] + pm_.norm_b[d];
+  // The head's final LayerNorm, by the same kernel its f32 path runs (a q8 head then quantises this row).
+  kernels::layernorm_f32(isa_, cls_rows_.data() + (2 * index + route) * count, static_cast<int64_t>(count), 1, cfg_.D,
+                         pm_.norm_w, pm_.norm_b, cfg_.ln_eps, out, static_cast<int64_t>(count));
   return true;
 }
 

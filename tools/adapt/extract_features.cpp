@@ -18,7 +18,7 @@ struct Handle {
 
 }  // namespace
 
-bool extract_features(const std::vector<uint8_t>& model_bytes, const std::vector<cli::LabelledFile>& data,
+bool extract_features(std::span<const uint8_t> model_bytes, const std::vector<cli::LabelledFile>& data,
                       const ExtractOptions& opt, FeatureSet& out, std::string& err) {
   const uint32_t batch = std::clamp<uint32_t>(opt.batch, 1, 64);
   triage_options o;

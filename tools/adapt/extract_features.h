@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@ struct ExtractOptions {
 
 // model_bytes: the .trw file. Refuses (false + err naming the file) an image that cannot be read or does
 // not fit the model's input channels under the channel rule (tools/cli/image_io.h).
-bool extract_features(const std::vector<uint8_t>& model_bytes, const std::vector<cli::LabelledFile>& data,
+bool extract_features(std::span<const uint8_t> model_bytes, const std::vector<cli::LabelledFile>& data,
                       const ExtractOptions& opt, FeatureSet& out, std::string& err);
 
 }  // namespace triage::adapt

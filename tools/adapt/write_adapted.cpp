@@ -1,6 +1,7 @@
 #include "tools/adapt/write_adapted.h"
 
 #include <cstring>
+#include <span>
 
 #include "tools/convert/cast.h"
 #include "tools/convert/metadata.h"
@@ -53,13 +54,41 @@ bool encode(const trw::TensorView& like, const std::vector<float>& v, uint64_t r
   return false;
 }
 
-bool encode_head(const trw::File& base, const Head& h, Encoded& w, Encoded& b, std::string& err) {
-  const trw::TensorView* tw = base.find_tensor("head.weight");
-  const trw::TensorView* tb = base.find_tensor("head.bias");
-  if (!tw || !tb || tw->rank != 2 || tb->rank != 1) {
-    err = "the base model has no head.weight [ncls, D] / head.bias [ncls]";
+// The base's head tensors, checked for shape: head.weight [ncls, D], head.bias [ncls].
+bool head_tensors(const trw::File& base, const trw::TensorView*& tw, const trw::TensorView*& tb, std::string& err) {
+  tw = base.find_tensor("head.weight");
+  tb = base.find_tensor("head.bias");
+  if (!tw || !tb || tw->rank != 2 || tb->rank != 1 || tb->dims[0] != tw->dims[0]) {
+    err = "the model has no head.weight [ncls, D] / head.bias [ncls]";
     return false;
   }
+  return true;
+}
+
+// A stored tensor's values as the runtime reads them (q8 dequantised, 16-bit widened).
+void decode(const trw::TensorView& t, std::vector<float>& out) {
+  switch (t.dtype) {
+    case trw::DType::Q8:
+      convert::dequantize_q8_rows({reinterpret_cast<const int8_t*>(t.data), static_cast<size_t>(t.numel)},
+                                  {t.scales, static_cast<size_t>(t.dims[0])}, out);
+      return;
+    case trw::DType::F16:
+    case trw::DType::BF16: {
+      std::vector<uint16_t> h(t.numel);
+      std::memcpy(h.data(), t.data, t.numel * 2);
+      convert::uncast_16bit(h, t.dtype, out);
+      return;
+    }
+    case trw::DType::F32:
+      break;
+  }
+  out.resize(t.numel);
+  std::memcpy(out.data(), t.data, t.numel * 4);
+}
+
+bool encode_head(const trw::File& base, const Head& h, Encoded& w, Encoded& b, std::string& err) {
+  const trw::TensorView *tw = nullptr, *tb = nullptr;
+  if (!head_tensors(base, tw, tb, err)) return false;
   const uint64_t D = tw->dims[1];
   const uint64_t k = h.bias.size();
   if (k == 0 || h.weight.size() != k * D) {
@@ -70,6 +99,14 @@ bool encode_head(const trw::File& base, const Head& h, Encoded& w, Encoded& b, s
 }
 
 }  // namespace
+
+bool read_head(const trw::File& base, Head& out, std::string& err) {
+  const trw::TensorView *tw = nullptr, *tb = nullptr;
+  if (!head_tensors(base, tw, tb, err)) return false;
+  decode(*tw, out.weight);
+  decode(*tb, out.bias);
+  return true;
+}
 
 bool stored_head(const trw::File& base, const Head& h, Head& out, std::string& err) {
   Encoded w, b;
@@ -94,12 +131,7 @@ bool write_adapted_model(const trw::File& base, const AdaptedModel& m, const std
   wr.copy_metadata_from(base);
   wr.set_str_array("labels", m.labels);
   wr.set_str("good_label", m.good_label);
-  wr.set_i64("router.calibrated", 0);
-  wr.set_f64("router.coarse_good_threshold", convert::kUncalCoarseGoodThreshold);
-  wr.set_f64("router.coarse_defect_threshold", convert::kUncalCoarseDefectThreshold);
-  wr.set_f64("router.fine_good_threshold", convert::kUncalFineGoodThreshold);
-  wr.set_f64("router.review_threshold", convert::kUncalReviewThreshold);
-  wr.set_str("router.provenance", "{}");
+  convert::write_uncalibrated_router(wr);
   // The derived weights get their own identity, so thresholds calibrated on the base never match them.
   std::string base_sha;
   trw::Error terr;
@@ -112,21 +144,20 @@ bool write_adapted_model(const trw::File& base, const AdaptedModel& m, const std
   wr.set_str("source.sha256", convert::to_hex(sh.finish()));
   wr.set_str("adapt.base_source_sha256", base_sha);
   wr.set_str("adapt.provenance", m.provenance_json);
+  const uint64_t dims_w[2] = {k, D}, dims_b[1] = {k};
   for (const trw::TensorView& t : base.tensors()) {
-    const uint64_t dims_w[2] = {k, D}, dims_b[1] = {k};
-    bool ok;
-    if (t.name == "head.weight") {
-      ok = wr.add_tensor(t.name, w.dtype, dims_w, w.bytes, terr, w.scales);
-    } else if (t.name == "head.bias") {
-      ok = wr.add_tensor(t.name, b.dtype, dims_b, b.bytes, terr, b.scales);
-    } else {
-      const bool q8 = t.dtype == trw::DType::Q8;
-      std::vector<float> scales(q8 ? static_cast<size_t>(t.dims[0]) : 0);
-      if (!scales.empty()) std::memcpy(scales.data(), t.scales, 4 * scales.size());
-      const uint64_t n = q8 ? t.numel : t.nbytes;
-      ok = wr.add_tensor(t.name, t.dtype, {t.dims, t.rank}, {t.data, static_cast<size_t>(n)}, terr, scales);
+    const bool is_w = t.name == "head.weight";
+    if (!is_w && t.name != "head.bias") {
+      convert::Error cerr;
+      if (!convert::copy_tensor(t, wr, cerr)) {
+        err = cerr.message;
+        return false;
+      }
+      continue;
     }
-    if (!ok) {
+    const Encoded& e = is_w ? w : b;
+    const std::span<const uint64_t> dims = is_w ? std::span<const uint64_t>(dims_w) : std::span<const uint64_t>(dims_b);
+    if (!wr.add_tensor(t.name, e.dtype, dims, e.bytes, terr, e.scales)) {
       err = "tensor " + t.name + ": " + terr.message;
       return false;
     }

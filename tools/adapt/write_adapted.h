@@ -21,6 +21,9 @@ struct AdaptedModel {
   std::string provenance_json;
 };
 
+// The base's head as the engine reads it (q8 dequantised, 16-bit widened): weight [ncls, D], bias [ncls].
+bool read_head(const trw::File& base, Head& out, std::string& err);
+
 // The head as the engine will read it from a file written for `base` (q8 / 16-bit rounding applied), so
 // reports can score exactly the stored head.
 bool stored_head(const trw::File& base, const Head& h, Head& out, std::string& err);

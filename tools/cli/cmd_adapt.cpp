@@ -25,8 +25,6 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset.h"
 #include "tools/cli/text.h"
-#include "tools/convert/cast.h"
-#include "tools/convert/file_io.h"
 #include "weights_format/trw.h"
 
 namespace triage::cli {
@@ -86,34 +84,6 @@ bool parse_num(const std::string& s, double lo, double hi, double& out) {
 }
 
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-
-// The base model's head as f32 [k, D] and [k] (what the engine reads: q8 dequantised, 16-bit widened).
-bool read_head(const trw::File& f, adapt::Head& h, int& D, std::string& err) {
-  const trw::TensorView* tw = f.find_tensor("head.weight");
-  const trw::TensorView* tb = f.find_tensor("head.bias");
-  if (!tw || !tb || tw->rank != 2 || tb->rank != 1 || tb->dims[0] != tw->dims[0]) {
-    err = "the model has no head.weight [ncls, D] / head.bias [ncls]";
-    return false;
-  }
-  D = static_cast<int>(tw->dims[1]);
-  auto values = [](const trw::TensorView& t, std::vector<float>& out) {
-    out.resize(t.numel);
-    if (t.dtype == trw::DType::F32) {
-      std::memcpy(out.data(), t.data, t.numel * 4);
-    } else if (t.dtype == trw::DType::Q8) {
-      const uint64_t cols = t.numel / t.dims[0];
-      for (uint64_t i = 0; i < t.numel; ++i)
-        out[i] = static_cast<float>(reinterpret_cast<const int8_t*>(t.data)[i]) * t.scales[i / cols];
-    } else {
-      std::vector<uint16_t> hv(t.numel);
-      std::memcpy(hv.data(), t.data, t.numel * 2);
-      convert::uncast_16bit(hv, t.dtype, out);
-    }
-  };
-  values(*tw, h.weight);
-  values(*tb, h.bias);
-  return true;
-}
 
 void write_features_csv(const std::string& path, const adapt::FeatureSet& fs, const std::vector<int>& y,
                         const std::vector<std::string>& labels, std::string& err) {
@@ -210,18 +180,10 @@ int cmd_adapt(int argc, char** argv) {
   }
 
   // The base model: its classes, good class and head (the prior).
-  std::vector<uint8_t> model_bytes;
-  {
-    convert::Error cerr;
-    if (!convert::read_file_bytes(model_path, TRIAGE_MAX_MODEL_BYTES, model_bytes, cerr)) {
-      std::fprintf(stderr, "triage adapt: %s\n", printable(cerr.message).c_str());
-      return 1;
-    }
-  }
   trw::Buffer buf;
   trw::File base;
   trw::Error terr;
-  if (!buf.assign(model_bytes, terr) || !base.parse(buf.span(), terr)) {
+  if (!buf.read_file(model_path, terr) || !base.parse(buf.span(), terr)) {
     std::fprintf(stderr, "triage adapt: %s: %s\n", printable(model_path).c_str(), printable(terr.message).c_str());
     return 1;
   }
@@ -231,12 +193,12 @@ int cmd_adapt(int argc, char** argv) {
   base.get_str("good_label", old_good, terr);
   base.get_str("model.name", model_name, terr);
   adapt::Head old_head;
-  int D = 0;
-  if (old_labels.empty() || !read_head(base, old_head, D, error) || old_head.bias.size() != old_labels.size()) {
+  if (old_labels.empty() || !adapt::read_head(base, old_head, error) || old_head.bias.size() != old_labels.size()) {
     std::fprintf(stderr, "triage adapt: %s: %s\n", printable(model_path).c_str(),
                  error.empty() ? "no class list matching its head" : printable(error).c_str());
     return 1;
   }
+  const int D = static_cast<int>(old_head.weight.size() / old_head.bias.size());
 
   std::vector<LabelledFile> data, holdout;
   if (!load_dataset(a.get("--data"), data, error) || (a.has("--holdout") && !load_dataset(a.get("--holdout"), holdout, error))) {
@@ -344,8 +306,8 @@ int cmd_adapt(int argc, char** argv) {
   eo.threads = threads;
   eo.progress = [&](size_t done, size_t total) { bar(done, total); };
   adapt::FeatureSet fs, hs;
-  if (!adapt::extract_features(model_bytes, data, eo, fs, error) ||
-      (!holdout.empty() && !adapt::extract_features(model_bytes, holdout, {threads, 8, nullptr}, hs, error))) {
+  if (!adapt::extract_features(buf.span(), data, eo, fs, error) ||
+      (!holdout.empty() && !adapt::extract_features(buf.span(), holdout, {threads, 8, nullptr}, hs, error))) {
     std::fprintf(stderr, "triage adapt: %s\n", error.c_str());
     return 1;
   }

@@ -39,6 +39,10 @@ void write_metadata(const ModelConfig& cfg, const std::string& storage, const st
   w.set_str("source.sha256", source_sha256);
   w.set_str("source.config_sha256", config_sha256);
 
+  write_uncalibrated_router(w);
+}
+
+void write_uncalibrated_router(trw::Writer& w) {
   w.set_i64("router.calibrated", 0);
   w.set_f64("router.coarse_good_threshold", kUncalCoarseGoodThreshold);
   w.set_f64("router.coarse_defect_threshold", kUncalCoarseDefectThreshold);

@@ -15,6 +15,10 @@ inline constexpr double kUncalCoarseDefectThreshold = 0.9;
 inline constexpr double kUncalFineGoodThreshold = 0.5;
 inline constexpr double kUncalReviewThreshold = 0.6;
 
+// The router keys at their uncalibrated defaults (router.calibrated = 0, provenance "{}"): what a fresh
+// conversion carries, and a file whose head changed (triage adapt).
+void write_uncalibrated_router(trw::Writer& w);
+
 // storage: "f32" | "f16" | "bf16" | "q8" (converter.dtype).
 void write_metadata(const ModelConfig& cfg, const std::string& storage, const std::string& source_sha256,
                     const std::string& config_sha256, trw::Writer& w);

@@ -148,15 +148,19 @@ bool copy_model(const trw::File& f, trw::Writer& w, Error& err) {
   w.set_required_features(f.required_features());
   w.set_optional_features(f.optional_features());
   w.copy_metadata_from(f);
-  for (const trw::TensorView& t : f.tensors()) {
-    const bool q8 = t.dtype == trw::DType::Q8;
-    std::vector<float> scales(q8 ? static_cast<size_t>(t.dims[0]) : 0);
-    if (!scales.empty()) std::memcpy(scales.data(), t.scales, 4 * scales.size());
-    const uint64_t n = q8 ? t.numel : t.nbytes;
-    trw::Error terr;
-    if (!w.add_tensor(t.name, t.dtype, {t.dims, t.rank}, {t.data, static_cast<size_t>(n)}, terr, scales))
-      return fail(err, Errc::Output, "copying tensor " + quote_name(t.name) + ": " + terr.message);
-  }
+  for (const trw::TensorView& t : f.tensors())
+    if (!copy_tensor(t, w, err)) return false;
+  return true;
+}
+
+bool copy_tensor(const trw::TensorView& t, trw::Writer& w, Error& err) {
+  const bool q8 = t.dtype == trw::DType::Q8;
+  std::vector<float> scales(q8 ? static_cast<size_t>(t.dims[0]) : 0);
+  if (!scales.empty()) std::memcpy(scales.data(), t.scales, 4 * scales.size());
+  const uint64_t n = q8 ? t.numel : t.nbytes;
+  trw::Error terr;
+  if (!w.add_tensor(t.name, t.dtype, {t.dims, t.rank}, {t.data, static_cast<size_t>(n)}, terr, scales))
+    return fail(err, Errc::Output, "copying tensor " + quote_name(t.name) + ": " + terr.message);
   return true;
 }
 

@@ -39,6 +39,8 @@ bool router_matches(const RouterKeys& k, const trw::File& f, std::string& why);
 void set_router_keys(const RouterKeys& k, trw::Writer& w);
 // Copies f's feature bits, metadata and tensors (payloads byte for byte) into w.
 bool copy_model(const trw::File& f, trw::Writer& w, Error& err);
+// Copies one tensor of a parsed file (payload and q8 scales byte for byte) into w.
+bool copy_tensor(const trw::TensorView& t, trw::Writer& w, Error& err);
 
 // For `triage convert --router`: rewrites the converter's own fresh output at path with the keys
 // (atomically). When the file does not match k it is left as converted (uncalibrated) and warning
