@@ -48,7 +48,8 @@ bool check_options(const triage_options& o, Error& err) {
                    o.max_batch, TRIAGE_MAX_BATCH);
   if (o.isa_cap > TRIAGE_ISA_AMX) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.isa_cap %u is not a triage_isa", o.isa_cap);
   if (o.force > TRIAGE_FORCE_FINE_ALL) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.force %u is not a triage_force", o.force);
-  if (o.reserved != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.reserved must be 0");
+  if (o.flags & ~TRIAGE_OPEN_ALLOW_UNCALIBRATED)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.flags 0x%x has unknown bits", o.flags);
   const kernels::IsaEnv env = kernels::isa_env();
   if (env.present && !env.recognised)
     return err.set(TRIAGE_E_INVALID_ARGUMENT,
@@ -90,6 +91,8 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bo
   shape_.threads = static_cast<int>(opts.threads);
   shape_.coarse = cfvit;
   shape_.fine_k = !cfvit ? 0 : opts.force == TRIAGE_FORCE_COARSE ? -1 : fine_k_;
+  router_ = in_force(cfg_.router, cfg_.good, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0,
+                     cfvit && opts.force == TRIAGE_FORCE_COARSE);
   if (!plan_workspace(cfg_, pm_, isa_, shape_, plan_, err)) return false;
   if (size_only) return true;
 
@@ -151,13 +154,13 @@ void Engine::finish(int i, const float* logits, uint32_t route, triage_result& r
   const int n = cfg_.ncls();
   float* p = probs_.data() + static_cast<size_t>(i) * n;
   softmax(logits, n, p);
-  const int cls = decide_final(p, n, cfg_.good, cfg_.router);
+  const int cls = decide_final(p, n, cfg_.good, router_);
   r.class_index = cls;
   r.class_name = label_ptrs_[cls];
   r.confidence = p[cls];
   r.probabilities = p;
   r.route = route;
-  r.review = needs_review(p[cls], cfg_.router) ? 1 : 0;
+  r.review = final_review(p, cls, cfg_.good, router_) ? 1 : 0;
 }
 
 bool Engine::classify(const triage_image* images, int n, triage_result* results, Error& err) {
@@ -199,14 +202,14 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
       escalate = true;
     } else {
       softmax(logits, ncls, p);
-      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, cfg_.router);
+      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, router_);
       if (d.exit) {
         r.class_index = d.cls;
         r.class_name = label_ptrs_[d.cls];
         r.confidence = p[d.cls];
         r.probabilities = p;
         r.route = TRIAGE_ROUTE_COARSE;
-        r.review = needs_review(p[d.cls], cfg_.router) ? 1 : 0;
+        r.review = needs_review(p[d.cls], router_) ? 1 : 0;
       } else {
         escalate = true;
       }
@@ -284,6 +287,7 @@ void Engine::info(triage_model_info& o) const {
   o.fine_good_threshold = cfg_.router.fine_good;
   o.review_threshold = cfg_.router.review;
   o.embed_dim = static_cast<uint32_t>(cfg_.D);
+  o.fail_safe = router_.fail_safe ? 1 : 0;
 }
 
 }  // namespace triage::rt

@@ -40,6 +40,7 @@ class Engine {
   void keep_cls(int i, uint32_t route, const float* row);
 
   ModelConfig cfg_;
+  RouterThresholds router_;  // in force (rt::in_force): the file's thresholds under this open's policy
   PackedModel pm_;
   kernels::Isa isa_ = kernels::Isa::Scalar;
   triage_options opts_{};

@@ -106,14 +106,40 @@ bool load_input(Meta& m, ModelConfig& cfg, Error& err) {
   return true;
 }
 
+// Thresholds are probabilities compared with >=: each must lie in [0, kMaxThreshold] (a value above 1
+// turns that exit off: the uncalibrated coarse_good is 2.0), and with a good class the coarse pass may
+// not exit good more easily than the fine pass decides it (coarse_good >= fine_good), since the coarse
+// pass sees less of the image. A file breaking either rule is refused at open.
+bool check_router(const RouterThresholds& r, int good, Error& err) {
+  const struct {
+    const char* key;
+    double v;
+  } keys[] = {{"router.coarse_good_threshold", r.coarse_good},
+              {"router.coarse_defect_threshold", r.coarse_defect},
+              {"router.fine_good_threshold", r.fine_good},
+              {"router.review_threshold", r.review}};
+  for (const auto& k : keys)
+    if (!(k.v >= 0.0 && k.v <= kMaxThreshold))
+      return err.set(TRIAGE_E_FORMAT, "%s = %g is outside [0, %g]", k.key, k.v, kMaxThreshold);
+  if (good >= 0 && r.coarse_good < r.fine_good)
+    return err.set(TRIAGE_E_FORMAT,
+                   "router.coarse_good_threshold %g is below router.fine_good_threshold %g: the coarse pass would "
+                   "exit good on less evidence than the fine pass needs",
+                   r.coarse_good, r.fine_good);
+  return true;
+}
+
 bool load_router(Meta& m, ModelConfig& cfg) {
   RouterThresholds& r = cfg.router;
   int64_t calibrated = 0;
   if (m.f.find_meta("router.calibrated") && !m.i64("router.calibrated", calibrated)) return false;
+  if (calibrated != 0 && calibrated != 1)
+    return m.err.set(TRIAGE_E_FORMAT, "router.calibrated = %lld must be 0 or 1", static_cast<long long>(calibrated));
   r.calibrated = calibrated != 0;
   return m.opt_f64("router.coarse_good_threshold", r.coarse_good) &&
          m.opt_f64("router.coarse_defect_threshold", r.coarse_defect) &&
-         m.opt_f64("router.fine_good_threshold", r.fine_good) && m.opt_f64("router.review_threshold", r.review);
+         m.opt_f64("router.fine_good_threshold", r.fine_good) && m.opt_f64("router.review_threshold", r.review) &&
+         check_router(r, cfg.good, m.err);
 }
 
 bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {

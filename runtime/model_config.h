@@ -25,8 +25,13 @@ inline constexpr int kMaxMlpRatio = 16;
 inline constexpr int kMaxInChans = 4;
 inline constexpr int kMaxLabelLen = 256;
 
+inline constexpr double kMaxThreshold = 2.0;  // router thresholds lie in [0, 2]; above 1: that exit is off
+
 struct RouterThresholds {
   bool calibrated = false;
+  // In force only (rt::in_force, never read from a file): the file is not calibrated and the caller did
+  // not opt in (TRIAGE_OPEN_ALLOW_UNCALIBRATED), so the good class is never decided.
+  bool fail_safe = false;
   double coarse_good = 2.0;    // exit `good` at the coarse pass when P(good) >= this
   double coarse_defect = 0.9;  // exit with a defect class at the coarse pass when its P >= this
   double fine_good = 0.5;      // fine pass: `good` only when P(good) >= this

@@ -6,6 +6,18 @@
 
 namespace triage::rt {
 
+RouterThresholds forced_coarse(const RouterThresholds& t) {
+  RouterThresholds c = t;
+  c.fine_good = t.coarse_good;
+  return c;
+}
+
+RouterThresholds in_force(const RouterThresholds& file, int good, bool allow_uncalibrated, bool coarse_only) {
+  RouterThresholds t = coarse_only ? forced_coarse(file) : file;
+  t.fail_safe = good >= 0 && !file.calibrated && !allow_uncalibrated;  // nothing to withhold without a good class
+  return t;
+}
+
 void softmax(const float* logits, int n, float* probs) {
   float mx = logits[0];
   for (int i = 1; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;
@@ -25,16 +37,22 @@ int top_defect(const float* probs, int n, int good) {
 CoarseDecision decide_coarse(const float* probs, int n, int good, const RouterThresholds& t) {
   const int d = top_defect(probs, n, good);
   if (d >= 0 && static_cast<double>(probs[d]) >= t.coarse_defect) return {true, d};
-  if (good >= 0 && static_cast<double>(probs[good]) >= t.coarse_good) return {true, good};
+  if (good >= 0 && !t.fail_safe && static_cast<double>(probs[good]) >= t.coarse_good) return {true, good};
   return {false, -1};
 }
 
 int decide_final(const float* probs, int n, int good, const RouterThresholds& t) {
-  if (good >= 0 && static_cast<double>(probs[good]) >= t.fine_good) return good;
+  if (good >= 0 && !t.fail_safe && static_cast<double>(probs[good]) >= t.fine_good) return good;
   const int d = top_defect(probs, n, good);
   return d >= 0 ? d : good;
 }
 
 bool needs_review(float p_decided, const RouterThresholds& t) { return static_cast<double>(p_decided) < t.review; }
+
+bool final_review(const float* probs, int cls, int good, const RouterThresholds& t) {
+  if (needs_review(probs[cls], t)) return true;
+  if (!t.fail_safe || good < 0 || cls == good) return false;
+  return static_cast<double>(probs[good]) >= t.fine_good || probs[good] >= probs[cls];
+}
 
 }  // namespace triage::rt

@@ -6,6 +6,19 @@
 
 namespace triage::rt {
 
+// The thresholds in force for one open: the file's, with the caller's policy applied.
+// - coarse_only (TRIAGE_FORCE_COARSE): the final decision of a coarse pass that may not escalate is
+//   made with the coarse thresholds (fine_good := coarse_good): the coarse pass never calls an image good
+//   on less evidence than a routed coarse exit needs.
+// - fail-safe: a file whose router is not calibrated, opened without allow_uncalibrated, never decides
+//   its good class (no coarse good exit, no final good decision); an image it would have called good is
+//   decided as its most probable defect class and flagged for review (final_review). A model without a
+//   good class (good < 0) is never fail-safe: there is nothing to withhold.
+RouterThresholds in_force(const RouterThresholds& file, int good, bool allow_uncalibrated, bool coarse_only);
+
+// t for a coarse pass that may not escalate: its final decision uses coarse_good (fine_good := coarse_good).
+RouterThresholds forced_coarse(const RouterThresholds& t);
+
 // Softmax of n logits into probs (max-subtracted, f32; deterministic).
 void softmax(const float* logits, int n, float* probs);
 
@@ -25,10 +38,16 @@ struct CoarseDecision {
 CoarseDecision decide_coarse(const float* probs, int n, int good, const RouterThresholds& t);
 
 // The final decision of a pass that cannot escalate (the fine pass, a vit's single pass, a forced
-// coarse exit): `good` only when P(good) >= fine_good, else the most probable defect class.
+// coarse exit): `good` only when P(good) >= fine_good (never in fail-safe), else the most probable
+// defect class.
 int decide_final(const float* probs, int n, int good, const RouterThresholds& t);
 
 // Review flag: the decided class's probability is below the review threshold.
 bool needs_review(float p_decided, const RouterThresholds& t);
+
+// Review flag of a final decision (decide_final's class cls): needs_review, and in fail-safe also every
+// image the fail-safe kept from being called good (P(good) >= fine_good, or good at least as probable as
+// the decided class).
+bool final_review(const float* probs, int cls, int good, const RouterThresholds& t);
 
 }  // namespace triage::rt

@@ -69,17 +69,25 @@ typedef enum triage_pixel { TRIAGE_PIXEL_U8 = 1, TRIAGE_PIXEL_U16 = 2 } triage_p
 /* Versioned by struct_size: always start from triage_options_init(&o). A caller compiled against an
  * older header passes its smaller struct_size: every published size is accepted (fields the caller's
  * struct lacks keep their defaults); a size this library does not know is TRIAGE_E_INVALID_ARGUMENT.
- * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. reserved) and sizeof(triage_options) (+ arena). */
+ * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. flags) and sizeof(triage_options) (+ arena). */
 typedef struct triage_options {
   uint32_t struct_size; /* sizeof(triage_options) */
   uint32_t threads;     /* 1..TRIAGE_MAX_THREADS; 1 = run on the calling thread only */
   uint32_t isa_cap;     /* triage_isa */
   uint32_t max_batch;   /* 1..TRIAGE_MAX_BATCH: largest n accepted by triage_classify_batch */
   uint32_t force;       /* triage_force */
-  uint32_t reserved;    /* must be 0 */
+  uint32_t flags;       /* TRIAGE_OPEN_* bits (0 by default; unknown bits are an error) */
   void* arena;          /* caller memory for all activations (64-byte aligned), or NULL */
   size_t arena_size;    /* bytes at arena; at least triage_arena_size() */
 } triage_options;
+
+/* triage_options.flags.
+ * TRIAGE_OPEN_ALLOW_UNCALIBRATED: decide with the thresholds of a file whose router is not calibrated
+ * (router.calibrated = 0: converted without `triage calibrate`, adapted, or calibrated for another dtype).
+ * Without it such a file is fail-safe: it never decides its good class (no good exit at the coarse pass,
+ * no good decision at the fine pass); an image it would have called good is decided as its most probable
+ * defect class with review = 1, and triage_model_info.fail_safe is 1. Calibrated files ignore the bit. */
+#define TRIAGE_OPEN_ALLOW_UNCALIBRATED 1u
 
 typedef struct triage_image {
   const void* data;  /* first pixel of row 0; rows of width * channels interleaved samples */
@@ -129,7 +137,8 @@ typedef struct triage_model_info {
   int32_t router_calibrated;
   double coarse_good_threshold, coarse_defect_threshold, fine_good_threshold, review_threshold;
   uint32_t embed_dim;            /* D: floats per feature vector of triage_get_features */
-  uint32_t reserved_info;        /* 0 */
+  uint32_t fail_safe;            /* 1: router not calibrated and TRIAGE_OPEN_ALLOW_UNCALIBRATED not set:
+                                    the good class is never decided (the thresholds above are the file's) */
 } triage_model_info;
 
 #define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */

@@ -34,6 +34,8 @@ extern "C" {
 
 /* triage_cuda_options.flags */
 #define TRIAGE_CUDA_NO_GRAPHS 1u /* launch the kernels one by one each call instead of replaying graphs */
+#define TRIAGE_CUDA_ALLOW_UNCALIBRATED 2u /* as TRIAGE_OPEN_ALLOW_UNCALIBRATED (triage.h): without it a file
+                                             whose router is not calibrated never decides its good class */
 
 typedef struct triage_cuda_options {
   uint32_t struct_size;     /* sizeof(triage_cuda_options) */

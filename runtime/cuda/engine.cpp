@@ -134,7 +134,8 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
   if (opts.force > TRIAGE_FORCE_FINE_ALL)
     return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.force %u is not a triage_force", opts.force);
   if (opts.reserved != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.reserved must be 0");
-  if (opts.flags & ~TRIAGE_CUDA_NO_GRAPHS) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.flags has unknown bits");
+  if (opts.flags & ~(TRIAGE_CUDA_NO_GRAPHS | TRIAGE_CUDA_ALLOW_UNCALIBRATED))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.flags has unknown bits");
   if (opts.device < 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.device %d is negative", opts.device);
   if (opts.max_image_bytes > (uint64_t(1) << 32))
     return err.set(TRIAGE_E_LIMIT, "options.max_image_bytes %llu exceeds 4 GiB",
@@ -157,6 +158,8 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
   if (!bind_tensors(file, cfg_, tensors, err)) return false;
   if (cfg_.dtype_name.empty()) cfg_.dtype_name = trw::dtype_name(tensors.blocks[0].qkv.w->dtype);
   if (!check_model_support(cfg_, err)) return false;
+  router_ = in_force(cfg_.router, cfg_.good, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0,
+                     cfg_.arch == Arch::CfVit && opts.force == TRIAGE_FORCE_COARSE);
   std::vector<uint8_t> blob;
   if (!pack_device_weights(cfg_, tensors, w_, blob, err)) return false;
 
@@ -454,8 +457,10 @@ bool CudaEngine::coarse(int b, cudaStream_t s, Error& err) const {
   ra.ncls = c.ncls();
   ra.good = c.good;
   ra.force = static_cast<int>(opts_.force);
-  ra.coarse_good = c.router.coarse_good;
-  ra.coarse_defect = c.router.coarse_defect;
+  // The device flags follow the thresholds in force: no good exit in fail-safe (2 * kMaxThreshold: above
+  // every probability).
+  ra.coarse_good = router_.fail_safe ? 2 * kMaxThreshold : router_.coarse_good;
+  ra.coarse_defect = router_.coarse_defect;
   ra.flags = dbuf<int32_t>(kFlags);
   ra.esc = dbuf<int32_t>(kEsc);
   ra.m = dbuf<int32_t>(kCtl) + 1;
@@ -637,13 +642,13 @@ void CudaEngine::finish(int i, const float* logits, uint32_t route, triage_resul
   const int n = cfg_.ncls();
   float* p = probs_.data() + static_cast<size_t>(i) * n;
   softmax(logits, n, p);
-  const int cls = decide_final(p, n, cfg_.good, cfg_.router);
+  const int cls = decide_final(p, n, cfg_.good, router_);
   r.class_index = cls;
   r.class_name = labels_[cls];
   r.confidence = p[cls];
   r.probabilities = p;
   r.route = route;
-  r.review = needs_review(p[cls], cfg_.router) ? 1 : 0;
+  r.review = final_review(p, cls, cfg_.good, router_) ? 1 : 0;
 }
 
 bool CudaEngine::classify(const triage_image* images, int n, bool device_input, triage_result* results, Error& err) {
@@ -758,14 +763,14 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
       escalate = true;
     } else {
       softmax(logits, ncls, p);
-      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, cfg_.router);
+      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, router_);
       if (d.exit) {
         r.class_index = d.cls;
         r.class_name = labels_[d.cls];
         r.confidence = p[d.cls];
         r.probabilities = p;
         r.route = TRIAGE_ROUTE_COARSE;
-        r.review = needs_review(p[d.cls], cfg_.router) ? 1 : 0;
+        r.review = needs_review(p[d.cls], router_) ? 1 : 0;
       } else {
         escalate = true;
       }
@@ -838,6 +843,7 @@ void CudaEngine::info(triage_model_info& o) const {
   o.coarse_defect_threshold = cfg_.router.coarse_defect;
   o.fine_good_threshold = cfg_.router.fine_good;
   o.review_threshold = cfg_.router.review;
+  o.fail_safe = router_.fail_safe ? 1 : 0;
 }
 
 void CudaEngine::device_info(triage_cuda_info& o) const {

@@ -80,6 +80,7 @@ class CudaEngine {
   void release();
 
   ModelConfig cfg_;
+  RouterThresholds router_;  // in force (rt::in_force): the file's thresholds under this open's policy
   DevWeights w_;
   DevicePlan plan_;
   triage_cuda_options opts_{};

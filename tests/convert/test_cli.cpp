@@ -24,6 +24,10 @@ TEST(Cli, ConvertThenInspect) {
   EXPECT_NE(i.out.find("checksums   ok"), std::string::npos) << i.out;
   EXPECT_NE(i.out.find("router.coarse_good_threshold"), std::string::npos) << i.out;
   EXPECT_NE(i.out.find("stem.1.weight"), std::string::npos) << i.out;
+  // The thresholds in force: a fresh conversion is uncalibrated, so the engine is fail-safe with it
+  // (the good class named; inspect once read it from a closed model: a crash).
+  EXPECT_NE(i.out.find("router      NOT calibrated"), std::string::npos) << i.out;
+  EXPECT_NE(i.out.find("in force  fail-safe: 'good' is never decided"), std::string::npos) << i.out;
 
   CliResult j = run_triage({"inspect", dir.path("m.trw"), "--json"});
   ASSERT_EQ(j.status, 0) << j.err;
@@ -31,6 +35,8 @@ TEST(Cli, ConvertThenInspect) {
   EXPECT_EQ(doc["valid"], true);
   EXPECT_EQ(doc["metadata"]["converter.dtype"], "q8");
   EXPECT_EQ(doc["metadata"]["arch.stem_channels"], nlohmann::json({4, 8}));
+  EXPECT_EQ(doc["router"]["policy"], "fail-safe");
+  EXPECT_EQ(doc["router"]["calibrated"], false);
 }
 
 TEST(Cli, ConvertJsonReportAndDtypes) {

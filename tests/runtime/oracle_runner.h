@@ -35,10 +35,13 @@ class OracleRunner {
   const rt::ModelConfig& config() const { return cfg_; }
   const rt::Oracle& oracle() const { return oracle_; }
 
-  // force: TRIAGE_FORCE_* as in the options.
-  OracleResult classify(const triage_image& img, uint32_t force) const {
+  // force: TRIAGE_FORCE_* as in the options; allow_uncalibrated: TRIAGE_OPEN_ALLOW_UNCALIBRATED (the
+  // thresholds in force follow rt::in_force, as the engine's).
+  OracleResult classify(const triage_image& img, uint32_t force, bool allow_uncalibrated = true) const {
     OracleResult r;
     const int n = cfg_.ncls();
+    const rt::RouterThresholds th =
+        rt::in_force(cfg_.router, cfg_.good, allow_uncalibrated, cfg_.arch == rt::Arch::CfVit && force == TRIAGE_FORCE_COARSE);
     std::vector<float> p(n);
     if (cfg_.arch == rt::Arch::Vit) {
       r.logits = oracle_.vit(oracle_.preprocess(img, cfg_.Sf));
@@ -49,7 +52,7 @@ class OracleRunner {
       rt::softmax(co.logits.data(), n, p.data());
       bool escalate = force == TRIAGE_FORCE_FINE || force == TRIAGE_FORCE_FINE_ALL;
       if (force == TRIAGE_FORCE_NONE) {
-        const rt::CoarseDecision d = rt::decide_coarse(p.data(), n, cfg_.good, cfg_.router);
+        const rt::CoarseDecision d = rt::decide_coarse(p.data(), n, cfg_.good, th);
         if (d.exit) {
           r.cls = d.cls;
           return r;
@@ -63,7 +66,7 @@ class OracleRunner {
       }
     }
     rt::softmax(r.logits.data(), n, p.data());
-    r.cls = rt::decide_final(p.data(), n, cfg_.good, cfg_.router);
+    r.cls = rt::decide_final(p.data(), n, cfg_.good, th);
     return r;
   }
 

@@ -81,14 +81,14 @@ class Builder {
     std::vector<std::string> labels;
     for (int i = 0; i < s.ncls; ++i) labels.push_back("class" + std::to_string(i));
     w_.set_str_array("labels", labels);
-    w_.set_str("good_label", labels[s.good]);
+    w_.set_str("good_label", s.good >= 0 ? labels[s.good] : std::string());  // "": no good class
     w_.set_i64("input.channels", s.C);
     w_.set_i64("input.max_value_u8", static_cast<int64_t>(s.max_u8));
     w_.set_i64("input.max_value_u16", static_cast<int64_t>(s.max_u16));
     w_.set_f64("input.mean", s.mean);
     w_.set_f64("input.std", s.std);
     w_.set_str("converter.dtype", s.dtype);
-    w_.set_i64("router.calibrated", 0);
+    w_.set_i64("router.calibrated", s.calibrated);
     w_.set_f64("router.coarse_good_threshold", s.coarse_good);
     w_.set_f64("router.coarse_defect_threshold", s.coarse_defect);
     w_.set_f64("router.fine_good_threshold", s.fine_good);

@@ -13,8 +13,9 @@ struct RandomModelSpec {
   std::string arch = "cfvit";  // or "vit"
   std::string dtype = "f32";   // f32 | f16 | bf16 | q8 (q8: the linear layers; the rest f32)
   int C = 1, Sf = 64, P = 8, c1 = 8, c2 = 16, D = 64, H = 4, L = 3, mlp_ratio = 4, Dr = 48, K = 4, R = 2;
-  int ncls = 5, good = 0;
+  int ncls = 5, good = 0;  // good -1: no good class
   double coarse_good = 0.5, coarse_defect = 0.6, fine_good = 0.5, review = 0.6;
+  int64_t calibrated = 0;  // router.calibrated
   double max_u8 = 255, max_u16 = 65535, mean = 0.5, std = 0.25;
   uint64_t seed = 1;
   // For malformed-model tests: a tensor to leave out, and metadata integers to overwrite.

@@ -124,7 +124,7 @@ TEST(CApiOpen, BadArguments) {
       {"max_batch huge", [](triage_options& o) { o.max_batch = 1u << 30; }, TRIAGE_E_LIMIT},
       {"isa", [](triage_options& o) { o.isa_cap = 99; }, TRIAGE_E_INVALID_ARGUMENT},
       {"force", [](triage_options& o) { o.force = 9; }, TRIAGE_E_INVALID_ARGUMENT},
-      {"reserved", [](triage_options& o) { o.reserved = 1; }, TRIAGE_E_INVALID_ARGUMENT},
+      {"unknown flag bits", [](triage_options& o) { o.flags = 2; }, TRIAGE_E_INVALID_ARGUMENT},
       {"arena size without arena", [](triage_options& o) { o.arena_size = 100; }, TRIAGE_E_INVALID_ARGUMENT},
   };
   for (const Bad& b : bad) {

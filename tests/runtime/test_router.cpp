@@ -79,5 +79,42 @@ TEST(Router, NoGoodClass) {
   EXPECT_EQ(decide_final(t, 3, -1, th(2.0, 0.9, 0.5, 0.6)), 0);
 }
 
+// in_force: fail-safe exactly when the file is uncalibrated and the caller did not allow it; a forced
+// coarse pass decides with coarse_good.
+TEST(Router, InForcePolicy) {
+  RouterThresholds file = th(0.99, 0.9, 0.5, 0.6);
+  EXPECT_TRUE(in_force(file, 0, false, false).fail_safe);
+  EXPECT_FALSE(in_force(file, 0, true, false).fail_safe);
+  EXPECT_FALSE(in_force(file, -1, false, false).fail_safe);  // no good class: nothing to withhold
+  file.calibrated = true;
+  EXPECT_FALSE(in_force(file, 0, false, false).fail_safe);
+  EXPECT_EQ(in_force(file, 0, false, false).fine_good, 0.5);
+  EXPECT_EQ(in_force(file, 0, false, true).fine_good, 0.99);
+  EXPECT_EQ(in_force(file, 0, false, true).coarse_good, 0.99);
+  EXPECT_EQ(forced_coarse(file).fine_good, 0.99);
+}
+
+// Fail-safe: no good exit, no good decision; the withheld good goes to review.
+TEST(Router, FailSafeNeverDecidesGood) {
+  RouterThresholds t = th(0.9, 0.9, 0.5, 0.3);
+  t.fail_safe = true;
+  const float p[] = {0.96f, 0.03f, 0.01f};  // good = 0, confident
+  EXPECT_FALSE(decide_coarse(p, 3, 0, t).exit);
+  EXPECT_EQ(decide_final(p, 3, 0, t), 1);
+  EXPECT_TRUE(final_review(p, 1, 0, t));
+  const float q[] = {0.1f, 0.85f, 0.05f};  // a confident defect: decided as without the fail-safe, no review
+  EXPECT_TRUE(decide_coarse(q, 3, 0, th(0.9, 0.8, 0.5, 0.3)).exit);
+  t.coarse_defect = 0.8;
+  EXPECT_TRUE(decide_coarse(q, 3, 0, t).exit);
+  EXPECT_EQ(decide_final(q, 3, 0, t), 1);
+  EXPECT_FALSE(final_review(q, 1, 0, t));
+  const float r[] = {0.45f, 0.40f, 0.15f};  // good below fine_good but the most probable: review
+  EXPECT_EQ(decide_final(r, 3, 0, t), 1);
+  EXPECT_TRUE(final_review(r, 1, 0, t));
+  t.fail_safe = false;  // without it: the same image is class 1 (good below fine_good), review only by P
+  EXPECT_EQ(decide_final(r, 3, 0, t), 1);
+  EXPECT_FALSE(final_review(r, 1, 0, t));
+}
+
 }  // namespace
 }  // namespace triage::rt

@@ -88,6 +88,10 @@ LttResult learn_then_test(const ScoreTable& t, const LttOptions& opt) {
   for (double f : fg) {
     std::vector<Trial>& seq = r.sequences.emplace_back();
     for (double c : cg) {
+      // Only coarse_good >= fine_good: the engine refuses a coarse pass that exits good on less evidence
+      // than the fine pass needs (runtime/model_config.cpp). The grid is strict to lax, so the rest of
+      // this sequence is below too: the pre-set sequence ends here, whatever the data.
+      if (c < f) break;
       Trial tr;
       tr.th = base;
       tr.th.coarse_good = c;

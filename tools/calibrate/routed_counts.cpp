@@ -14,7 +14,7 @@ Routed route_image(const float* coarse, const float* fine, int ncls, int good, c
   } else {
     r.escalated = true;
     r.cls = rt::decide_final(fine, ncls, good, t);
-    r.review = rt::needs_review(fine[r.cls], t);
+    r.review = rt::final_review(fine, r.cls, good, t);
   }
   return r;
 }
@@ -73,8 +73,10 @@ RoutedCounts count_decisions(const ScoreTable& t, const std::vector<int>& cls, c
 
 std::vector<int> decide_all(const ScoreTable& t, bool fine, const rt::RouterThresholds& th) {
   std::vector<int> out(t.size());
+  // The coarse pass alone decides as the engine's TRIAGE_FORCE_COARSE does: with the coarse thresholds.
+  const rt::RouterThresholds pass = fine ? th : rt::forced_coarse(th);
   for (size_t i = 0; i < t.size(); ++i)
-    out[i] = rt::decide_final(fine ? t.fine_row(i) : t.coarse_row(i), t.ncls, t.good, th);
+    out[i] = rt::decide_final(fine ? t.fine_row(i) : t.coarse_row(i), t.ncls, t.good, pass);
   return out;
 }
 

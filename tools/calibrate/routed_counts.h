@@ -34,7 +34,8 @@ RoutedCounts count_routed(const ScoreTable& t, const rt::RouterThresholds& th);
 // the decision for image i, escalated[i] may be empty.
 RoutedCounts count_decisions(const ScoreTable& t, const std::vector<int>& cls, const std::vector<uint8_t>& escalated);
 
-// Decisions of one pass alone (coarse exit for everything, or fine for everything) under decide_final.
+// Decisions of one pass alone (coarse exit for everything, or fine for everything) under decide_final,
+// the coarse pass with the coarse thresholds (rt::forced_coarse), as the engine's TRIAGE_FORCE_COARSE.
 std::vector<int> decide_all(const ScoreTable& t, bool fine, const rt::RouterThresholds& th);
 
 inline double rate(uint64_t k, uint64_t n) { return n ? static_cast<double>(k) / static_cast<double>(n) : 0.0; }

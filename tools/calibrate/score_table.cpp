@@ -24,10 +24,11 @@ struct Handle {
   ~Handle() { triage_close(m); }
 };
 
-bool open_handle(std::span<const uint8_t> bytes, uint32_t threads, uint32_t force, Handle& h, std::string& err) {
+bool open_handle(std::span<const uint8_t> bytes, const ScoreOptions& opt, uint32_t force, Handle& h, std::string& err) {
   triage_options o;
   triage_options_init(&o);
-  o.threads = threads;
+  o.threads = opt.threads;
+  if (opt.allow_uncalibrated) o.flags |= TRIAGE_OPEN_ALLOW_UNCALIBRATED;
   o.force = force;
   const triage_status st = triage_open_memory(bytes.data(), bytes.size(), &o, &h.m);
   if (st != TRIAGE_OK) {
@@ -65,12 +66,12 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
     return false;
   }
   Handle coarse, fine, routed, fine_all;
-  if (!open_handle(buf.span(), opt.threads, TRIAGE_FORCE_COARSE, coarse, err) ||
-      !open_handle(buf.span(), opt.threads, TRIAGE_FORCE_FINE, fine, err))
+  if (!open_handle(buf.span(), opt, TRIAGE_FORCE_COARSE, coarse, err) ||
+      !open_handle(buf.span(), opt, TRIAGE_FORCE_FINE, fine, err))
     return false;
   const bool want_timed = opt.timed && timed;
-  if (want_timed && (!open_handle(buf.span(), opt.threads, TRIAGE_FORCE_NONE, routed, err) ||
-                     !open_handle(buf.span(), opt.threads, TRIAGE_FORCE_FINE_ALL, fine_all, err)))
+  if (want_timed && (!open_handle(buf.span(), opt, TRIAGE_FORCE_NONE, routed, err) ||
+                     !open_handle(buf.span(), opt, TRIAGE_FORCE_FINE_ALL, fine_all, err)))
     return false;
 
   triage_model_info info{}, info_all{};
@@ -90,6 +91,7 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
   model.topk = info.topk;
   model.threads = info.threads;
   model.calibrated = info.router_calibrated != 0;
+  model.fail_safe = info.fail_safe != 0;
   model.coarse_good = info.coarse_good_threshold;
   model.coarse_defect = info.coarse_defect_threshold;
   model.fine_good = info.fine_good_threshold;

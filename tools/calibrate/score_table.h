@@ -39,6 +39,7 @@ struct TimedRuns {
 struct ScoreOptions {
   uint32_t threads = 1;
   bool timed = false;  // also run routed + fine-all (TimedRuns)
+  bool allow_uncalibrated = false;  // open with TRIAGE_OPEN_ALLOW_UNCALIBRATED (else an uncalibrated file is fail-safe)
   // Called after each image with (done, total); may be empty.
   std::function<void(size_t, size_t)> progress;
 };
@@ -47,6 +48,7 @@ struct ModelSummary {
   std::string name, dtype, isa, source_sha256, config_sha256;
   uint32_t tokens_coarse = 0, tokens_fine = 0, tokens_fine_all = 0, topk = 0, threads = 1;
   bool calibrated = false;
+  bool fail_safe = false;  // the engine's policy in force (triage_model_info.fail_safe)
   double coarse_good = 0, coarse_defect = 0, fine_good = 0, review = 0;
 };
 

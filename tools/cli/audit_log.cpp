@@ -102,6 +102,7 @@ bool AuditLog::open(const std::string& file, const std::string& model_path, cons
   m["model_sha256"] = model_sha;
   m["model_dtype"] = info.weight_dtype ? info.weight_dtype : "";
   m["thresholds"] = {{"calibrated", info.router_calibrated != 0},
+                     {"fail_safe", info.fail_safe != 0},
                      {"coarse_good", info.coarse_good_threshold},
                      {"coarse_defect", info.coarse_defect_threshold},
                      {"fine_good", info.fine_good_threshold},

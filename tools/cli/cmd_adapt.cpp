@@ -460,7 +460,8 @@ int cmd_adapt(int argc, char** argv) {
     std::printf("held-out accuracy (%zu images, stored head): coarse %.1f%%, fine %.1f%%\n", holdout.size(), 100 * ho_c,
                 100 * ho_f);
   std::printf("time: features %.1f s, fit %.2f s, write %.2f s\n", seconds(t0, t1), seconds(t1, t2), seconds(t2, t3));
-  std::printf("router: uncalibrated (run triage calibrate on %s before routing with it)\n", printable(out_path).c_str());
+  std::printf("router: uncalibrated (fail-safe: the good class is never decided until triage calibrate runs on %s)\n",
+              printable(out_path).c_str());
   return 0;
 }
 

@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kUsage =
     "usage: triage bench MODEL.trw [INPUT...] [--inputs DIR|FILE|@LIST] [--pass coarse|fine|fine-all|routed]\n"
     "                    [--threads N] [--batch B] [--iters N] [--warmup N] [--isa NAME] [--json]\n"
+    "                    [--allow-uncalibrated]\n"
     "  Times triage_classify (batch 1) or triage_classify_batch (batch B) in process, cycling through the\n"
     "  inputs (PNG / JPEG / TIFF / PGM / NPY images, decoded once before timing and converted to the\n"
     "  model's channels; a folder means its image files, sorted; @LIST a text file with one image path\n"
@@ -43,6 +44,8 @@ constexpr const char* kUsage =
     "  --iters N     timed iterations (default 200) --warmup N  untimed iterations first (default 20)\n"
     "  --isa NAME    cap the instruction set (scalar, avx2, avx512, avx512_vnni, amx)\n"
     "  --json        one JSON object: settings, latency_ms of every iteration, summary, per-input decisions\n"
+    "  --allow-uncalibrated  route with the thresholds of an uncalibrated model (default: fail-safe,\n"
+    "                no good exit: `triage inspect`)\n"
     "  Text output: the summary and one line per distinct input (class, route, confidence).\n";
 
 bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
@@ -119,7 +122,8 @@ int cmd_bench(int argc, char** argv) {
   const std::vector<OptSpec> specs = {
       {"--inputs", nullptr, true}, {"--pass", nullptr, true},   {"--threads", nullptr, true},
       {"--batch", nullptr, true},  {"--iters", nullptr, true},  {"--warmup", nullptr, true},
-      {"--isa", nullptr, true},    {"--json", nullptr, false},  {"--help", "-h", false}};
+      {"--isa", nullptr, true},    {"--json", nullptr, false},  {"--allow-uncalibrated", nullptr, false},
+      {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage bench: %s\n%s", error.c_str(), kUsage);
     return 2;
@@ -134,6 +138,7 @@ int cmd_bench(int argc, char** argv) {
   }
   triage_options opts;
   triage_options_init(&opts);
+  if (args.has("--allow-uncalibrated")) opts.flags |= TRIAGE_OPEN_ALLOW_UNCALIBRATED;
   uint32_t batch = 1, iters = 200, warmup = 20;
   if (args.has("--threads") && !parse_uint(args.get("--threads"), 1, TRIAGE_MAX_THREADS, opts.threads)) {
     std::fprintf(stderr, "triage bench: --threads must be 1..%u\n", TRIAGE_MAX_THREADS);

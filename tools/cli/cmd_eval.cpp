@@ -32,7 +32,7 @@ using json = nlohmann::ordered_json;
 
 constexpr const char* kUsage =
     "usage: triage eval MODEL.trw --data LABELS.csv|DIR [--json] [--plots DIR] [--threads N] [--confidence C]\n"
-    "                   [--progress] [--manual-column NAME] [--audit FILE.jsonl]\n"
+    "                   [--progress] [--manual-column NAME] [--audit FILE.jsonl] [--allow-uncalibrated]\n"
     "  Classifies every labelled image with the model's router (timed), with every image forced through\n"
     "  the fine pass over all patches (timed: the cost reference), and with forced coarse / fine passes\n"
     "  (per-pass accuracy, threshold curve). Reports accuracy, per-class precision / recall, the confusion\n"
@@ -53,7 +53,9 @@ constexpr const char* kUsage =
     "                  purity = correct / auto count, rejection (review) rate, contribution = share of\n"
     "                  all defects) in the text, in --json (\"adc\") and as DIR/adc_report.svg with --plots\n"
     "  --audit FILE    append one JSON line per routed decision to FILE (docs/audit-log.md), with the\n"
-    "                  image's label\n";
+    "                  image's label\n"
+    "  --allow-uncalibrated  evaluate an uncalibrated model with its file's thresholds; without it the\n"
+    "                  engine's fail-safe is evaluated (the good class never decided: `triage inspect`)\n";
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -105,7 +107,7 @@ int cmd_eval(int argc, char** argv) {
                                       {"--plots", nullptr, true},   {"--threads", nullptr, true},
                                       {"--confidence", nullptr, true}, {"--progress", nullptr, false},
                                       {"--manual-column", nullptr, true}, {"--audit", nullptr, true},
-                                      {"--help", "-h", false}};
+                                      {"--allow-uncalibrated", nullptr, false}, {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, a, error)) {
     std::fprintf(stderr, "triage eval: %s (see triage eval --help)\n", error.c_str());
     return 2;
@@ -120,6 +122,7 @@ int cmd_eval(int argc, char** argv) {
   }
   calib::ScoreOptions so;
   so.timed = true;
+  so.allow_uncalibrated = a.has("--allow-uncalibrated");
   if (a.has("--threads")) {
     const std::string t = a.get("--threads");
     if (t.empty() || t.size() > 3 || t.find_first_not_of("0123456789") != std::string::npos || std::stoul(t) < 1 ||
@@ -153,7 +156,10 @@ int cmd_eval(int argc, char** argv) {
   AuditLog audit;
   if (a.has("--audit")) {  // opened first: an unwritable log is refused before any work
     triage_model* m = nullptr;
-    const triage_status st = triage_open_file(model_path.c_str(), nullptr, &m);
+    triage_options ao;
+    triage_options_init(&ao);
+    if (so.allow_uncalibrated) ao.flags |= TRIAGE_OPEN_ALLOW_UNCALIBRATED;
+    const triage_status st = triage_open_file(model_path.c_str(), &ao, &m);
     const bool ok = st == TRIAGE_OK && audit.open(a.get("--audit"), model_path, m, error);
     if (st != TRIAGE_OK) error = "model: " + printable(triage_open_error()) + " (" + triage_status_name(st) + ")";
     triage_close(m);
@@ -185,6 +191,7 @@ int cmd_eval(int argc, char** argv) {
   }
   rt::RouterThresholds th;
   th.calibrated = model.calibrated;
+  th.fail_safe = model.fail_safe;  // the policy the engine's routed run used
   th.coarse_good = model.coarse_good;
   th.coarse_defect = model.coarse_defect;
   th.fine_good = model.fine_good;
@@ -209,7 +216,7 @@ int cmd_eval(int argc, char** argv) {
   const bool has_good = t.good >= 0;  // a model without a good class: no escape figures, no good exit
   json j;
   j["model"] = {{"name", model.name}, {"path", model_path}, {"dtype", model.dtype}, {"isa", model.isa},
-                {"threads", model.threads}, {"router_calibrated", model.calibrated},
+                {"threads", model.threads}, {"router_calibrated", model.calibrated}, {"fail_safe", model.fail_safe},
                 {"thresholds", {{"coarse_good", th.coarse_good}, {"coarse_defect", th.coarse_defect},
                                 {"fine_good", th.fine_good}, {"review", th.review}}}};
   j["data"] = a.get("--data");
@@ -265,6 +272,7 @@ int cmd_eval(int argc, char** argv) {
     if (g > 1 || !has_good) continue;
     rt::RouterThresholds tg = th;
     tg.coarse_good = g;
+    tg.fail_safe = false;  // what the thresholds would do once calibrated
     const calib::RoutedCounts cg = calib::count_routed(t, tg);
     const double b = clopper_pearson_upper(cg.escapes, cg.defective, confidence), e = calib::rate(cg.escalated, cg.images);
     curve.push_back({{"coarse_good", g}, {"escapes", cg.escapes}, {"escape_bound", b}, {"escalation_rate", e}});
@@ -303,7 +311,8 @@ int cmd_eval(int argc, char** argv) {
   }
   std::printf("model        %s (%s, %s, %u threads), router %s: coarse_good %.9g fine_good %.9g coarse_defect %.9g review %.9g\n",
               printable(model.name).c_str(), model.dtype.c_str(), model.isa.c_str(), model.threads,
-              model.calibrated ? "calibrated" : "UNCALIBRATED", th.coarse_good, th.fine_good, th.coarse_defect, th.review);
+              model.calibrated ? "calibrated" : model.fail_safe ? "UNCALIBRATED (fail-safe: good never decided)" : "UNCALIBRATED",
+              th.coarse_good, th.fine_good, th.coarse_defect, th.review);
   std::printf("data         %s: %llu images (%llu good, %llu defective)\n", printable(a.get("--data")).c_str(),
               static_cast<unsigned long long>(c.images), static_cast<unsigned long long>(c.good),
               static_cast<unsigned long long>(c.defective));

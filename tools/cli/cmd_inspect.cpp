@@ -1,10 +1,12 @@
 // triage inspect: validate a .trw file (every check of SPEC.md section 9, checksums included) and
 // print its header, metadata and tensor table. Exit 0 only for a valid file.
 #include <cstdio>
+#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/triage.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/text.h"
@@ -18,7 +20,10 @@ using json = nlohmann::json;
 constexpr const char* kUsage =
     "usage: triage inspect FILE.trw [--json]\n"
     "  Validates the file (layout, caps, header / file / per-tensor CRC32C) and prints its header,\n"
-    "  metadata and tensor table. Exit status 0 only for a valid file; otherwise one line on stderr.\n"
+    "  metadata and tensor table, then which router thresholds the engine puts in force (calibrated,\n"
+    "  or fail-safe for an uncalibrated file: the good class is never decided unless the caller opts\n"
+    "  in with --allow-uncalibrated / TRIAGE_OPEN_ALLOW_UNCALIBRATED), or why the engine refuses it.\n"
+    "  Exit status 0 only for a valid file; otherwise one line on stderr.\n"
     "  --json          print one JSON object instead of text\n";
 
 constexpr size_t kTextArrayItems = 16;  // longer arrays are cut in the text output (not in --json)
@@ -74,6 +79,71 @@ std::string meta_text(const trw::MetaValue& v) {
   return dump(j);
 }
 
+// What the engine makes of the file's router: it opens the file as `triage run` does (default options)
+// and reports the thresholds and the policy in force, or the engine's refusal.
+struct RouterView {
+  bool opened = false;
+  std::string error;
+  triage_model_info info{};  // numbers only: its strings were model-owned (the model is closed)
+  std::string good_name;
+};
+
+RouterView router_view(std::span<const uint8_t> bytes) {
+  RouterView v;
+  triage_model* m = nullptr;
+  if (triage_open_memory(bytes.data(), bytes.size(), nullptr, &m) != TRIAGE_OK) {
+    v.error = triage_open_error();
+    return v;
+  }
+  v.info.struct_size = sizeof v.info;
+  triage_get_info(m, &v.info);
+  if (v.info.good_class >= 0) v.good_name = v.info.class_names[v.info.good_class];
+  v.info.model_name = v.info.arch = v.info.weight_dtype = v.info.isa = nullptr;
+  v.info.class_names = nullptr;
+  triage_close(m);
+  v.opened = true;
+  return v;
+}
+
+const char* router_policy(const triage_model_info& i) {
+  if (i.router_calibrated) return "calibrated";
+  return i.fail_safe ? "fail-safe" : "uncalibrated";  // uncalibrated without fail-safe: no good class
+}
+
+void print_router(const RouterView& v) {
+  if (!v.opened) {
+    std::printf("\nrouter      the engine refuses this model: %s\n", printable(v.error).c_str());
+    return;
+  }
+  const triage_model_info& i = v.info;
+  std::printf("\nrouter      %s; file thresholds: coarse_good %.9g coarse_defect %.9g fine_good %.9g review %.9g\n",
+              i.router_calibrated ? "calibrated" : "NOT calibrated", i.coarse_good_threshold, i.coarse_defect_threshold,
+              i.fine_good_threshold, i.review_threshold);
+  if (i.good_class < 0)
+    std::printf("  in force  the file's thresholds (no good class: no good exit, no escape)\n");
+  else if (i.fail_safe)
+    std::printf("  in force  fail-safe: '%s' is never decided (an image the thresholds would call good gets its most\n"
+                "            probable defect class and review = 1); the file's thresholds apply only when the caller\n"
+                "            opts in (--allow-uncalibrated, TRIAGE_OPEN_ALLOW_UNCALIBRATED)\n",
+                printable(v.good_name).c_str());
+  else
+    std::printf("  in force  the file's thresholds; with --force coarse the coarse pass decides '%s' only when\n"
+                "            P >= coarse_good\n",
+                printable(v.good_name).c_str());
+}
+
+json router_json(const RouterView& v) {
+  if (!v.opened) return {{"engine_error", v.error}};
+  const triage_model_info& i = v.info;
+  return {{"calibrated", i.router_calibrated != 0},
+          {"policy", router_policy(i)},
+          {"good_class", i.good_class},
+          {"coarse_good_threshold", i.coarse_good_threshold},
+          {"coarse_defect_threshold", i.coarse_defect_threshold},
+          {"fine_good_threshold", i.fine_good_threshold},
+          {"review_threshold", i.review_threshold}};
+}
+
 void print_text(const std::string& path, uint64_t size, const trw::File& f) {
   uint64_t payload = 0;
   for (const auto& t : f.tensors()) payload += t.nbytes;
@@ -94,7 +164,7 @@ void print_text(const std::string& path, uint64_t size, const trw::File& f) {
                 static_cast<unsigned long long>(t.offset), hex32(t.crc32c, 8).c_str());
 }
 
-void print_json(const std::string& path, uint64_t size, const trw::File& f) {
+void print_json(const std::string& path, uint64_t size, const trw::File& f, const RouterView& rv) {
   json meta = json::object();
   for (const auto& m : f.metadata()) meta[m.key] = meta_json(m.value);
   json tensors = json::array();
@@ -114,7 +184,8 @@ void print_json(const std::string& path, uint64_t size, const trw::File& f) {
             {"file_crc32c", f.file_crc32c()},
             {"checksums_verified", true},
             {"metadata", std::move(meta)},
-            {"tensors", std::move(tensors)}};
+            {"tensors", std::move(tensors)},
+            {"router", router_json(rv)}};
   std::printf("%s\n", dump(j).c_str());
 }
 
@@ -144,8 +215,13 @@ int cmd_inspect(int argc, char** argv) {
                  printable(err.message).c_str());
     return 1;
   }
-  if (a.has("--json")) print_json(path, buf.span().size(), file);
-  else print_text(path, buf.span().size(), file);
+  const RouterView rv = router_view(buf.span());
+  if (a.has("--json")) {
+    print_json(path, buf.span().size(), file, rv);
+  } else {
+    print_text(path, buf.span().size(), file);
+    print_router(rv);
+  }
   return std::fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -29,6 +29,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kUsage =
     "usage: triage klarf MODEL.trw IN.klarf --images DIR -o OUT.klarf [--class-map MAP.csv]\n"
     "                    [--auto-column NAME|none] [--json] [--threads N] [--audit FILE.jsonl]\n"
+    "                    [--allow-uncalibrated]\n"
     "       triage klarf --no-classify IN.klarf -o OUT.klarf [--json]\n"
     "  Reads a KLARF 1.2 or 1.8 file, classifies each defect's first review image (1.2: TiffFileName\n"
     "  with the defect's IMAGELIST image number as the page; 1.8: the first ImageList entry, its position\n"
@@ -47,7 +48,9 @@ constexpr const char* kUsage =
     "  --json            the summary as one JSON object\n"
     "  --threads N       worker threads of the engine (default 1)\n"
     "  --audit FILE      append one JSON line per classified defect to FILE (docs/audit-log.md; extra\n"
-    "                    members klarf, klarf_line, defect_id, page, class_number)\n";
+    "                    members klarf, klarf_line, defect_id, page, class_number)\n"
+    "  --allow-uncalibrated  decide with the thresholds of a model whose router is not calibrated\n"
+    "                    (without it such a model never decides its good class: `triage inspect`)\n";
 
 bool parse_threads(const std::string& s, uint32_t& out) {
   if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -100,7 +103,7 @@ int cmd_klarf(int argc, char** argv) {
                                       {"--class-map", nullptr, true},   {"--auto-column", nullptr, true},
                                       {"--no-classify", nullptr, false}, {"--json", nullptr, false},
                                       {"--threads", nullptr, true},     {"--audit", nullptr, true},
-                                      {"--help", "-h", false}};
+                                      {"--allow-uncalibrated", nullptr, false}, {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage klarf: %s\n%s", error.c_str(), kUsage);
     return 2;
@@ -119,10 +122,12 @@ int cmd_klarf(int argc, char** argv) {
   if (!args.has("--output")) return usage("-o OUT.klarf is required");
   if (classify && !args.has("--images")) return usage("--images DIR is required (or --no-classify)");
   if (!classify && (args.has("--images") || args.has("--class-map") || args.has("--threads") || args.has("--auto-column") ||
-                    args.has("--audit")))
-    return usage("--images, --class-map, --threads, --auto-column and --audit need a model (not --no-classify)");
+                    args.has("--audit") || args.has("--allow-uncalibrated")))
+    return usage("--images, --class-map, --threads, --auto-column, --audit and --allow-uncalibrated need a model "
+                 "(not --no-classify)");
   triage_options opts;
   triage_options_init(&opts);
+  if (args.has("--allow-uncalibrated")) opts.flags |= TRIAGE_OPEN_ALLOW_UNCALIBRATED;
   if (args.has("--threads") && !parse_threads(args.get("--threads"), opts.threads)) {
     std::fprintf(stderr, "triage klarf: --threads must be 1..%u\n", TRIAGE_MAX_THREADS);
     return 2;

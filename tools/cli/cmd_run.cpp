@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     "usage: triage run MODEL.trw INPUT... [--json] [--threads N] [--isa NAME] [--force coarse|fine|fine-all]\n"
-    "                  [--labels FILE.csv] [--pages N,N,...] [--audit FILE.jsonl]\n"
+    "                  [--labels FILE.csv] [--pages N,N,...] [--audit FILE.jsonl] [--allow-uncalibrated]\n"
     "  Classifies each INPUT image (PNG, JPEG, TIFF, PGM P5, NPY u8/u16, and wafer maps: SINF, SEMI\n"
     "  E142 XML; a folder means every such file in it, sorted) and prints: path, class, confidence,\n"
     "  route, review flag, milliseconds; then a summary (images, mean / p50 / p99 ms, escalation rate,\n"
@@ -48,7 +48,10 @@ constexpr const char* kUsage =
     "  --pages N,N,... TIFF pages (0-based) stacked as channels, one page per channel (default: page 0);\n"
     "                  every input must then be a TIFF\n"
     "  --audit FILE    append one JSON line per decision to FILE (time, input and its SHA-256, model\n"
-    "                  SHA-256 and name, thresholds, class, confidence, route, review; docs/audit-log.md)\n";
+    "                  SHA-256 and name, thresholds, class, confidence, route, review; docs/audit-log.md)\n"
+    "  --allow-uncalibrated  decide with the thresholds of a file whose router is not calibrated; without\n"
+    "                  it such a file never decides its good class (fail-safe: the most probable defect\n"
+    "                  class, flagged for review); `triage inspect` says which applies\n";
 
 bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -118,7 +121,8 @@ int cmd_run(int argc, char** argv) {
   const std::vector<OptSpec> specs = {{"--json", nullptr, false},   {"--threads", nullptr, true},
                                       {"--isa", nullptr, true},     {"--force", nullptr, true},
                                       {"--labels", nullptr, true},   {"--pages", nullptr, true},
-                                      {"--audit", nullptr, true},    {"--help", "-h", false}};
+                                      {"--audit", nullptr, true},    {"--allow-uncalibrated", nullptr, false},
+                                      {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage run: %s\n%s", error.c_str(), kUsage);
     return 2;
@@ -156,6 +160,7 @@ int cmd_run(int argc, char** argv) {
       return 2;
     }
   }
+  if (args.has("--allow-uncalibrated")) opts.flags |= TRIAGE_OPEN_ALLOW_UNCALIBRATED;
   std::vector<uint32_t> pages;
   if (args.has("--pages") && !parse_pages(args.get("--pages"), pages, error)) {
     std::fprintf(stderr, "triage run: --pages: %s\n", error.c_str());
@@ -184,6 +189,10 @@ int cmd_run(int argc, char** argv) {
   triage_model_info info;
   info.struct_size = sizeof(info);
   triage_get_info(model, &info);
+  if (info.fail_safe)
+    std::fprintf(stderr, "triage run: warning: the model's router is not calibrated: fail-safe, '%s' is never decided "
+                 "(--allow-uncalibrated decides with the file's thresholds)\n",
+                 printable(info.class_names[info.good_class]).c_str());
   AuditLog audit;
   if (args.has("--audit") && !audit.open(args.get("--audit"), model_path, model, error)) {
     std::fprintf(stderr, "triage run: %s\n", error.c_str());
@@ -255,7 +264,8 @@ int cmd_run(int argc, char** argv) {
   if (as_json) {
     json s = {{"images", n},         {"failed", failed},    {"mean_ms", mean},       {"p50_ms", percentile(ms, 50)},
               {"p99_ms", percentile(ms, 99)}, {"escalation_rate", esc / 100}, {"review", reviews},
-              {"isa", info.isa},     {"threads", info.threads}, {"model", info.model_name}, {"dtype", info.weight_dtype}};
+              {"isa", info.isa},     {"threads", info.threads}, {"model", info.model_name}, {"dtype", info.weight_dtype},
+              {"fail_safe", info.fail_safe != 0}};
     if (labelled) {
       s["labelled"] = labelled;
       s["correct"] = correct;

@@ -17,7 +17,9 @@ the test's tolerance are compared. The file records the checkpoint's SHA-256 (th
 against the .trw's source.sha256: a replaced checkpoint needs this script re-run).
 Sets: `uncalibrated` (converter defaults), `calibrated` (models/<name>/router.json when present), and
 `split` (thresholds put in the widest gaps of the goldens' probabilities, so that the 16 images take
-every route: coarse defect exit, coarse good exit, fine good, fine defect, as far as the model allows).
+every route: coarse defect exit, coarse good exit, fine good, fine defect, as far as the model allows;
+fine_good kept <= coarse_good, which the engine requires). The engine test opens each with
+TRIAGE_OPEN_ALLOW_UNCALIBRATED (these are the file's thresholds, not the fail-safe).
 """
 from __future__ import annotations
 
@@ -121,7 +123,10 @@ def reference(d: str, out_dir: str) -> None:
         rest = [pc[i][good] for i in range(len(pc)) if top_def[i] < cd]
         cg = gap_threshold(rest)
         esc = [pf[i][good] for i in range(len(pc)) if top_def[i] < cd and pc[i][good] < cg]
-        fg = gap_threshold(esc) if esc else 0.5
+        # The engine refuses coarse_good < fine_good: the fine threshold splits the escalated images'
+        # P(good) below cg (cg itself closes the range).
+        below = [v for v in esc if v < cg]
+        fg = gap_threshold(below + [cg]) if below else min(0.5, cg)
     else:  # no good class: the good thresholds are never read
         cg, fg = 2.0, 0.5
     sets.append(("split", {"coarse_good_threshold": cg, "coarse_defect_threshold": cd, "fine_good_threshold": fg,
