@@ -57,7 +57,7 @@ struct Gpu {
     triage_cuda_options_init(&o);
     o.max_batch = max_batch;
     o.force = force;
-    o.flags = flags;
+    o.flags = flags | TRIAGE_CUDA_ALLOW_UNCALIBRATED;  // as the CPU engines of these tests (test_util.h options())
     o.stream = stream;
     o.max_image_bytes = max_image_bytes;
     EXPECT_EQ(triage_cuda_open_memory(bytes.data(), bytes.size(), &o, &m), TRIAGE_OK) << triage_cuda_open_error();
