@@ -209,7 +209,7 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
         r.confidence = p[d.cls];
         r.probabilities = p;
         r.route = TRIAGE_ROUTE_COARSE;
-        r.review = needs_review(p[d.cls], router_) ? 1 : 0;
+        r.review = needs_review(p[d.cls], d.cls, router_) ? 1 : 0;
       } else {
         escalate = true;
       }
@@ -288,6 +288,7 @@ void Engine::info(triage_model_info& o) const {
   o.review_threshold = cfg_.router.review;
   o.embed_dim = static_cast<uint32_t>(cfg_.D);
   o.fail_safe = router_.fail_safe ? 1 : 0;
+  o.class_review_thresholds = cfg_.router.class_review.empty() ? nullptr : cfg_.router.class_review.data();
 }
 
 }  // namespace triage::rt

@@ -121,6 +121,10 @@ bool check_router(const RouterThresholds& r, int good, Error& err) {
   for (const auto& k : keys)
     if (!(k.v >= 0.0 && k.v <= kMaxThreshold))
       return err.set(TRIAGE_E_FORMAT, "%s = %g is outside [0, %g]", k.key, k.v, kMaxThreshold);
+  for (size_t k = 0; k < r.class_review.size(); ++k)
+    if (!(r.class_review[k] >= 0.0 && r.class_review[k] <= kMaxThreshold))
+      return err.set(TRIAGE_E_FORMAT, "router.class_review_thresholds[%zu] = %g is outside [0, %g]", k, r.class_review[k],
+                     kMaxThreshold);
   if (good >= 0 && r.coarse_good < r.fine_good)
     return err.set(TRIAGE_E_FORMAT,
                    "router.coarse_good_threshold %g is below router.fine_good_threshold %g: the coarse pass would "
@@ -136,6 +140,14 @@ bool load_router(Meta& m, ModelConfig& cfg) {
   if (calibrated != 0 && calibrated != 1)
     return m.err.set(TRIAGE_E_FORMAT, "router.calibrated = %lld must be 0 or 1", static_cast<long long>(calibrated));
   r.calibrated = calibrated != 0;
+  if (m.f.find_meta("router.class_review_thresholds")) {
+    trw::Error e;
+    if (!m.f.get_f64_array("router.class_review_thresholds", r.class_review, e))
+      return m.err.set(TRIAGE_E_FORMAT, "metadata key 'router.class_review_thresholds': %s", e.message.c_str());
+    if (r.class_review.size() != cfg.labels.size())
+      return m.err.set(TRIAGE_E_FORMAT, "router.class_review_thresholds holds %zu values for %zu classes",
+                       r.class_review.size(), cfg.labels.size());
+  }
   return m.opt_f64("router.coarse_good_threshold", r.coarse_good) &&
          m.opt_f64("router.coarse_defect_threshold", r.coarse_defect) &&
          m.opt_f64("router.fine_good_threshold", r.fine_good) && m.opt_f64("router.review_threshold", r.review) &&

@@ -36,6 +36,9 @@ struct RouterThresholds {
   double coarse_defect = 0.9;  // exit with a defect class at the coarse pass when its P >= this
   double fine_good = 0.5;      // fine pass: `good` only when P(good) >= this
   double review = 0.6;         // review flag when the decided class's P < this
+  // Per-class review thresholds (router.class_review_thresholds, one per class; empty: `review` for
+  // every class): the decided class's P below its own threshold goes to review (the reject bin).
+  std::vector<double> class_review;
 };
 
 struct InputSpec {

@@ -47,10 +47,16 @@ int decide_final(const float* probs, int n, int good, const RouterThresholds& t)
   return d >= 0 ? d : good;
 }
 
-bool needs_review(float p_decided, const RouterThresholds& t) { return static_cast<double>(p_decided) < t.review; }
+double review_threshold(const RouterThresholds& t, int cls) {
+  return t.class_review.empty() ? t.review : t.class_review[static_cast<size_t>(cls)];
+}
+
+bool needs_review(float p_decided, int cls, const RouterThresholds& t) {
+  return static_cast<double>(p_decided) < review_threshold(t, cls);
+}
 
 bool final_review(const float* probs, int cls, int good, const RouterThresholds& t) {
-  if (needs_review(probs[cls], t)) return true;
+  if (needs_review(probs[cls], cls, t)) return true;
   if (!t.fail_safe || good < 0 || cls == good) return false;
   return static_cast<double>(probs[good]) >= t.fine_good || probs[good] >= probs[cls];
 }

@@ -42,8 +42,11 @@ CoarseDecision decide_coarse(const float* probs, int n, int good, const RouterTh
 // defect class.
 int decide_final(const float* probs, int n, int good, const RouterThresholds& t);
 
-// Review flag: the decided class's probability is below the review threshold.
-bool needs_review(float p_decided, const RouterThresholds& t);
+// The review threshold of class cls: its own (class_review) where the file has per-class ones, else review.
+double review_threshold(const RouterThresholds& t, int cls);
+
+// Review flag: the decided class's probability is below that class's review threshold.
+bool needs_review(float p_decided, int cls, const RouterThresholds& t);
 
 // Review flag of a final decision (decide_final's class cls): needs_review, and in fail-safe also every
 // image the fail-safe kept from being called good (P(good) >= fine_good, or good at least as probable as

@@ -104,7 +104,7 @@ typedef struct triage_result {
   float confidence;           /* probability of class_index */
   const float* probabilities; /* num_classes values, model-owned, valid until the next classify call */
   uint32_t route;             /* triage_route taken */
-  uint32_t review;            /* 1 when confidence < router.review_threshold: a human should look */
+  uint32_t review;            /* 1 when confidence < the decided class's review threshold: a human should look */
   uint32_t tokens;            /* tokens processed: coarse pass + fine pass (CLS tokens included) */
   float coarse_us;            /* wall time of preprocessing + coarse pass (per image in a batch) */
   float fine_us;              /* wall time of the fine pass, 0 when not escalated (per image) */
@@ -139,6 +139,8 @@ typedef struct triage_model_info {
   uint32_t embed_dim;            /* D: floats per feature vector of triage_get_features */
   uint32_t fail_safe;            /* 1: router not calibrated and TRIAGE_OPEN_ALLOW_UNCALIBRATED not set:
                                     the good class is never decided (the thresholds above are the file's) */
+  const double* class_review_thresholds; /* num_classes review thresholds (router.class_review_thresholds),
+                                            model-owned; NULL: review_threshold for every class */
 } triage_model_info;
 
 #define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */

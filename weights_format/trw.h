@@ -171,6 +171,8 @@ class Writer {
   void set_required_features(uint64_t bits) { req_features_ = bits; }
   void set_optional_features(uint64_t bits) { opt_features_ = bits; }
   // set_* on an existing key replaces its value and type in place (the key keeps its position).
+  // erase removes a key (no-op when absent).
+  void erase(std::string_view key);
   // Copies the metadata (not the tensors) of an existing file, e.g. to rewrite thresholds.
   void copy_metadata_from(const File& f);
 

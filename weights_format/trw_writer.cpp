@@ -108,6 +108,14 @@ void Writer::set_value(std::string key, MetaValue v) {
   meta_.push_back(MetaEntry{std::move(key), std::move(v)});
 }
 
+void Writer::erase(std::string_view key) {
+  for (size_t i = 0; i < meta_.size(); ++i)
+    if (meta_[i].key == key) {
+      meta_.erase(meta_.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+}
+
 void Writer::set_i64(std::string key, int64_t v) {
   MetaValue m;
   m.type = MetaType::I64;

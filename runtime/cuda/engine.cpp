@@ -770,7 +770,7 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
         r.confidence = p[d.cls];
         r.probabilities = p;
         r.route = TRIAGE_ROUTE_COARSE;
-        r.review = needs_review(p[d.cls], router_) ? 1 : 0;
+        r.review = needs_review(p[d.cls], d.cls, router_) ? 1 : 0;
       } else {
         escalate = true;
       }
@@ -844,6 +844,7 @@ void CudaEngine::info(triage_model_info& o) const {
   o.fine_good_threshold = cfg_.router.fine_good;
   o.review_threshold = cfg_.router.review;
   o.fail_safe = router_.fail_safe ? 1 : 0;
+  o.class_review_thresholds = cfg_.router.class_review.empty() ? nullptr : cfg_.router.class_review.data();
 }
 
 void CudaEngine::device_info(triage_cuda_info& o) const {

@@ -7,6 +7,7 @@
 
 #include "tools/calibrate/exit_risk.h"
 #include "tools/calibrate/learn_then_test.h"
+#include "tests/router/score_tables.h"
 
 namespace triage::calib {
 namespace {
@@ -14,14 +15,7 @@ namespace {
 // Three defect classes, no good class. set(i, label, coarse top class, its P, fine top class).
 struct Table {
   ScoreTable t;
-  explicit Table(size_t n) {
-    t.ncls = 3;
-    t.good = -1;
-    t.class_names = {"a", "b", "c"};
-    t.label.assign(n, 0);
-    t.coarse.assign(n * 3, 0.f);
-    t.fine.assign(n * 3, 0.f);
-  }
+  explicit Table(size_t n) : t(three_class_table(n)) {}
   void set(size_t i, int label, int coarse_cls, float p, int fine_cls) {
     t.label[i] = label;
     for (int k = 0; k < 3; ++k) {

@@ -6,6 +6,8 @@
 // patch selection themselves are compared with the goldens by test_runtime (not repeated here).
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/triage.h"
@@ -45,6 +47,8 @@ void check_model(const std::string& name) {
     k.coarse_defect = t["coarse_defect_threshold"];
     k.fine_good = t["fine_good_threshold"];
     k.review = t["review_threshold"];
+    k.class_review.clear();
+    if (t.contains("class_review_thresholds")) k.class_review = t["class_review_thresholds"].get<std::vector<double>>();
     trw::Writer w;
     convert::Error cerr;
     ASSERT_TRUE(convert::copy_model(f, w, cerr)) << cerr.message;

@@ -41,6 +41,43 @@ TEST(RouterKeys, JsonRoundTrip) {
   EXPECT_EQ(back.coarse_good, k.coarse_good);  // doubles survive the text exactly
   EXPECT_EQ(back.fine_good, k.fine_good);
   EXPECT_EQ(nlohmann::json::parse(back.provenance), nlohmann::json::parse(k.provenance));
+  EXPECT_TRUE(back.class_review.empty());  // optional: absent stays absent
+  RouterKeys kc = k;
+  kc.class_review = {0.25, 0.6, 0.875, 1.0};
+  ASSERT_TRUE(parse_router_json(router_json(kc), "router.json", back, err)) << err.message;
+  EXPECT_EQ(back.class_review, kc.class_review);
+}
+
+// router.class_review_thresholds: checked like the others; written when present, erased when not (a
+// recalibration without per-class thresholds leaves no stale ones behind).
+TEST(RouterKeys, ClassReviewThresholdsStrictAndErased) {
+  RouterKeys k = sample_keys();
+  k.class_review = {0.5, 0.7};
+  std::string text = router_json(k);
+  const size_t p = text.find("0.7");
+  ASSERT_NE(p, std::string::npos);
+  RouterKeys back;
+  Error err;
+  EXPECT_FALSE(parse_router_json(std::string(text).replace(p, 3, "2.7"), "router.json", back, err));
+  EXPECT_NE(err.message.find("class_review_thresholds[1]"), std::string::npos) << err.message;
+  trw::Writer w;
+  set_router_keys(k, w);
+  std::vector<uint8_t> bytes;
+  trw::Error te;
+  ASSERT_TRUE(w.serialize(bytes, te)) << te.message;
+  trw::Buffer buf;
+  trw::File f;
+  ASSERT_TRUE(buf.assign(bytes, te) && f.parse(buf.span(), te)) << te.message;
+  std::vector<double> v;
+  ASSERT_TRUE(f.get_f64_array("router.class_review_thresholds", v, te)) << te.message;
+  EXPECT_EQ(v, k.class_review);
+  k.class_review.clear();
+  set_router_keys(k, w);
+  ASSERT_TRUE(w.serialize(bytes, te)) << te.message;
+  trw::Buffer buf2;
+  trw::File g;
+  ASSERT_TRUE(buf2.assign(bytes, te) && g.parse(buf2.span(), te)) << te.message;
+  EXPECT_EQ(g.find_meta("router.class_review_thresholds"), nullptr);
 }
 
 TEST(RouterKeys, JsonIsStrict) {

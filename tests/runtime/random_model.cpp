@@ -93,6 +93,7 @@ class Builder {
     w_.set_f64("router.coarse_defect_threshold", s.coarse_defect);
     w_.set_f64("router.fine_good_threshold", s.fine_good);
     w_.set_f64("router.review_threshold", s.review);
+    if (!s.class_review.empty()) w_.set_f64_array("router.class_review_thresholds", s.class_review);
     w_.set_str("router.provenance", "{}");
     if (cf) {
       const uint64_t p = s.P / 4;

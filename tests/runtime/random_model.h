@@ -16,6 +16,7 @@ struct RandomModelSpec {
   int ncls = 5, good = 0;  // good -1: no good class
   double coarse_good = 0.5, coarse_defect = 0.6, fine_good = 0.5, review = 0.6;
   int64_t calibrated = 0;  // router.calibrated
+  std::vector<double> class_review;  // router.class_review_thresholds when not empty
   double max_u8 = 255, max_u16 = 65535, mean = 0.5, std = 0.25;
   uint64_t seed = 1;
   // For malformed-model tests: a tensor to leave out, and metadata integers to overwrite.

@@ -49,8 +49,15 @@ TEST(Router, TopDefectTiesGoToTheSmallerIndex) {
 }
 
 TEST(Router, Review) {
-  EXPECT_TRUE(needs_review(0.59f, th(2.0, 0.9, 0.5, 0.6)));
-  EXPECT_FALSE(needs_review(0.6f, th(2.0, 0.9, 0.5, 0.6)));
+  EXPECT_TRUE(needs_review(0.59f, 1, th(2.0, 0.9, 0.5, 0.6)));
+  EXPECT_FALSE(needs_review(0.6f, 1, th(2.0, 0.9, 0.5, 0.6)));
+  // Per-class thresholds (the reject bin): each class against its own.
+  RouterThresholds t = th(2.0, 0.9, 0.5, 0.6);
+  t.class_review = {0.3, 0.9, 0.6};
+  EXPECT_FALSE(needs_review(0.5f, 0, t));
+  EXPECT_TRUE(needs_review(0.85f, 1, t));
+  EXPECT_FALSE(needs_review(0.95f, 1, t));
+  EXPECT_EQ(review_threshold(t, 2), 0.6);
 }
 
 TEST(Router, SoftmaxSumsToOne) {

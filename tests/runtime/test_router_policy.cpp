@@ -1,6 +1,7 @@
-// Fail-safe thresholds (issue 16): a file whose router is not calibrated never decides its good class
-// unless the caller opts in (TRIAGE_OPEN_ALLOW_UNCALIBRATED); thresholds are range-checked at open; a
-// forced coarse pass decides with the coarse thresholds. Engine results are compared image by image
+// The router policy in force (issue 16): a file whose router is not calibrated never decides its good
+// class unless the caller opts in (TRIAGE_OPEN_ALLOW_UNCALIBRATED, the fail-safe); thresholds are
+// range-checked at open; a forced coarse pass decides with the coarse thresholds; per-class review
+// thresholds (the reject bin) flag each class against its own. Engine results are compared image by image
 // with the oracle deciding under the same policy (OracleRunner, rt::in_force).
 #include <gtest/gtest.h>
 
@@ -78,7 +79,7 @@ RandomModelSpec lax_spec(int64_t calibrated) {
 }
 
 // The engine decides as the oracle does under the same policy, every route, with and without the flag.
-TEST(FailSafe, EngineMatchesOracleUnderEachPolicy) {
+TEST(RouterPolicy, EngineMatchesOracleUnderEachPolicy) {
   const RandomModelSpec s = lax_spec(0);
   const std::vector<uint8_t> bytes = make_random_model(s);
   OracleRunner oracle(bytes);
@@ -139,12 +140,12 @@ int expect_flag_changes_nothing(const std::vector<uint8_t>& bytes) {
 }
 
 // A calibrated file: the flag changes nothing.
-TEST(FailSafe, CalibratedFileIgnoresTheFlag) {
+TEST(RouterPolicy, CalibratedFileIgnoresTheFlag) {
   EXPECT_GT(expect_flag_changes_nothing(make_random_model(lax_spec(1))), 0) << "good never decided: weak test";
 }
 
 // TRIAGE_FORCE_COARSE decides good only when P(good) >= coarse_good (not the laxer fine_good).
-TEST(FailSafe, ForcedCoarseUsesTheCoarseThreshold) {
+TEST(RouterPolicy, ForcedCoarseUsesTheCoarseThreshold) {
   const std::vector<float> c = good_probs(TRIAGE_FORCE_COARSE);
   RandomModelSpec s = base_spec(1);
   s.fine_good = c[kImages / 4];           // the old rule (fine_good) calls 3/4 of the images good
@@ -168,7 +169,7 @@ TEST(FailSafe, ForcedCoarseUsesTheCoarseThreshold) {
 }
 
 // Thresholds outside [0, 2], NaN, coarse_good below fine_good, router.calibrated not 0/1: refused.
-TEST(FailSafe, ThresholdsRangeCheckedAtOpen) {
+TEST(RouterPolicy, ThresholdsRangeCheckedAtOpen) {
   struct Bad {
     const char* what;
     void (*edit)(RandomModelSpec&);
@@ -183,6 +184,8 @@ TEST(FailSafe, ThresholdsRangeCheckedAtOpen) {
       {"NaN", [](RandomModelSpec& s) { s.fine_good = s_nan; }, "router.fine_good_threshold"},
       {"coarse below fine", [](RandomModelSpec& s) { s.coarse_good = 0.8, s.fine_good = 0.9; }, "router.coarse_good_threshold"},
       {"calibrated 2", [](RandomModelSpec& s) { s.calibrated = 2; }, "router.calibrated"},
+      {"class review length", [](RandomModelSpec& s) { s.class_review = {0.5, 0.5}; }, "router.class_review_thresholds"},
+      {"class review range", [](RandomModelSpec& s) { s.class_review = {0.5, -1, 0.5}; }, "router.class_review_thresholds[1]"},
   };
   for (const Bad& b : bad) {
     RandomModelSpec s = base_spec(0);
@@ -203,8 +206,55 @@ TEST(FailSafe, ThresholdsRangeCheckedAtOpen) {
   EXPECT_EQ(open(make_random_model(s), options(), h), TRIAGE_OK) << triage_open_error();
 }
 
+// Per-class review thresholds: each decision is flagged against its class's own threshold; the info
+// struct exposes them.
+TEST(RouterPolicy, ClassReviewThresholdsFlagEachClassAgainstItsOwn) {
+  // Each class's threshold at the median confidence of its decisions (1.0 for a class never decided):
+  // about half of each class's decisions are flagged, whatever the random weights decide.
+  RandomModelSpec s = base_spec(1);
+  s.review = 0.0;  // the global threshold would flag nothing
+  {
+    Handle probe;
+    ASSERT_EQ(open(make_random_model(s), options(1, 1, TRIAGE_FORCE_FINE, 0), probe), TRIAGE_OK);
+    std::vector<std::vector<float>> conf(3);
+    for (int i = 0; i < kImages; ++i) {
+      const TestImage img = image(i);
+      const triage_image v = view(img);
+      triage_result r{};
+      ASSERT_EQ(triage_classify(probe.m, &v, &r), TRIAGE_OK);
+      conf[static_cast<size_t>(r.class_index)].push_back(r.confidence);
+    }
+    for (std::vector<float>& c : conf) {
+      std::sort(c.begin(), c.end());
+      s.class_review.push_back(c.empty() ? 1.0 : static_cast<double>(c[c.size() / 2]));
+    }
+  }
+  const std::vector<uint8_t> bytes = make_random_model(s);
+  Handle h;
+  ASSERT_EQ(open(bytes, options(1, 1, TRIAGE_FORCE_FINE, 0), h), TRIAGE_OK) << triage_open_error();
+  const triage_model_info info = info_of(h.m);
+  ASSERT_NE(info.class_review_thresholds, nullptr);
+  EXPECT_EQ(info.class_review_thresholds[1], s.class_review[1]);
+  int flagged = 0;
+  for (int i = 0; i < kImages; ++i) {
+    const TestImage img = image(i);
+    const triage_image v = view(img);
+    triage_result r{};
+    ASSERT_EQ(triage_classify(h.m, &v, &r), TRIAGE_OK);
+    const bool want = static_cast<double>(r.confidence) < s.class_review[static_cast<size_t>(r.class_index)];
+    EXPECT_EQ(r.review != 0, want) << "image " << i << " class " << r.class_index << " P " << r.confidence;
+    flagged += r.review != 0;
+  }
+  EXPECT_GT(flagged, 0);
+  EXPECT_LT(flagged, kImages);
+  RandomModelSpec plain = base_spec(1);
+  Handle p;
+  ASSERT_EQ(open(make_random_model(plain), options(), p), TRIAGE_OK);
+  EXPECT_EQ(info_of(p.m).class_review_thresholds, nullptr);
+}
+
 // A model without a good class: the fail-safe has nothing to withhold; decisions are the same either way.
-TEST(FailSafe, NoGoodClassUnaffected) {
+TEST(RouterPolicy, NoGoodClassUnaffected) {
   RandomModelSpec s = base_spec(0);
   s.good = -1;
   expect_flag_changes_nothing(make_random_model(s));

@@ -24,7 +24,7 @@ inline triage_image view(const TestImage& t) {
 
 // Test models (random_model) and f32 conversions are uncalibrated: by default the tests open them with
 // their file's thresholds (TRIAGE_OPEN_ALLOW_UNCALIBRATED), as OracleRunner decides; the fail-safe has
-// its own tests (test_fail_safe.cpp).
+// its own tests (test_router_policy.cpp).
 inline triage_options options(uint32_t threads = 1, uint32_t max_batch = 1, uint32_t force = TRIAGE_FORCE_NONE,
                               uint32_t flags = TRIAGE_OPEN_ALLOW_UNCALIBRATED) {
   triage_options o;

@@ -10,11 +10,13 @@ Routed route_image(const float* coarse, const float* fine, int ncls, int good, c
   const rt::CoarseDecision d = rt::decide_coarse(coarse, ncls, good, t);
   if (d.exit) {
     r.cls = d.cls;
-    r.review = rt::needs_review(coarse[d.cls], t);
+    r.review = rt::needs_review(coarse[d.cls], d.cls, t);
+    r.confidence = coarse[d.cls];
   } else {
     r.escalated = true;
     r.cls = rt::decide_final(fine, ncls, good, t);
     r.review = rt::final_review(fine, r.cls, good, t);
+    r.confidence = fine[r.cls];
   }
   return r;
 }

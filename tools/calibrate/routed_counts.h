@@ -15,6 +15,7 @@ struct Routed {
   int cls = -1;            // final decision
   bool escalated = false;  // went to the fine pass
   bool review = false;
+  float confidence = 0;    // P of the decided class at the deciding pass
 };
 
 // Exactly what the engine decides for an image with these coarse / fine probabilities.

@@ -96,6 +96,8 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
   model.coarse_defect = info.coarse_defect_threshold;
   model.fine_good = info.fine_good_threshold;
   model.review = info.review_threshold;
+  if (info.class_review_thresholds)
+    model.class_review.assign(info.class_review_thresholds, info.class_review_thresholds + info.num_classes);
 
   table = ScoreTable{};
   table.ncls = static_cast<int>(info.num_classes);

@@ -50,6 +50,7 @@ struct ModelSummary {
   bool calibrated = false;
   bool fail_safe = false;  // the engine's policy in force (triage_model_info.fail_safe)
   double coarse_good = 0, coarse_defect = 0, fine_good = 0, review = 0;
+  std::vector<double> class_review;  // per-class review thresholds, or empty
 };
 
 // Opens the model with the needed forced routes, maps the data set's labels onto the model's classes

@@ -21,6 +21,7 @@ bool write_calibrated_model(const std::string& model_path, const std::string& ou
   keys.coarse_defect = th.coarse_defect;
   keys.fine_good = th.fine_good;
   keys.review = th.review;
+  keys.class_review = th.class_review;
   keys.provenance = provenance_json;
   trw::Writer w;
   convert::Error cerr;

@@ -8,6 +8,7 @@
 #include "tools/calibrate/learn_then_test.h"
 #include "tools/calibrate/routed_counts.h"
 #include "tools/calibrate/write_calibrated.h"
+#include "tools/cli/class_review_report.h"
 #include "tools/cli/stats.h"
 #include "tools/cli/text.h"
 
@@ -63,12 +64,20 @@ int calibrate_no_good(const calib::ScoreTable& table, const calib::ModelSummary&
   j["accuracy_fine"] = calib::rate(r.fine_correct, r.n);
   const calib::ExitTrial& last = r.trials.back();
   j["stopped_at"] = last.certified ? json(nullptr) : json(last.coarse_defect);
+  rt::RouterThresholds th = r.thresholds;
+  std::vector<calib::ClassReview> cr;
+  if (io.class_review) {
+    cr = calib::choose_class_review(table, th, *io.class_review);
+    th.class_review = calib::class_review_thresholds(cr);
+    j["class_review"] = class_review_json(table, *io.class_review, cr);
+    j["review_rate"] = calib::rate(calib::count_routed(table, th).review, r.n);
+  }
   json prov = j;
   prov.erase("model");
   prov["model_source_sha256"] = model.source_sha256;
   prov["model_dtype"] = model.dtype;
   std::string err;
-  if (!calib::write_calibrated_model(io.model_path, io.out_path, io.json_path, r.thresholds, dump(prov), err)) {
+  if (!calib::write_calibrated_model(io.model_path, io.out_path, io.json_path, th, dump(prov), err)) {
     std::fprintf(stderr, "triage calibrate: %s\n", printable(err).c_str());
     return 1;
   }
@@ -104,6 +113,7 @@ int calibrate_no_good(const calib::ScoreTable& table, const calib::ModelSummary&
               pct(calib::rate(r.fine_correct, r.n)).c_str(), pct(calib::rate(r.n - c.exits, r.n)).c_str());
   std::printf("sequence     %zu thresholds tested, %s\n", r.trials.size(),
               last.certified ? "all passed" : ("stopped at coarse_defect " + std::to_string(last.coarse_defect)).c_str());
+  if (io.class_review) print_class_review(table, *io.class_review, cr);
   std::printf("wrote        %s (router.calibrated=1)%s%s\n", printable(io.out_path).c_str(), io.json_path.empty() ? "" : ", ",
               printable(io.json_path).c_str());
   return std::fflush(stdout) == 0 ? 0 : 1;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "tools/calibrate/class_review.h"
 #include "tools/calibrate/exit_risk.h"
 #include "tools/calibrate/score_table.h"
 
@@ -12,6 +13,7 @@ namespace triage::cli {
 struct CalibrateIo {
   std::string model_path, out_path, json_path, data_path, data_sha256, date;
   bool json = false;
+  const calib::ClassReviewOptions* class_review = nullptr;  // also choose per-class review thresholds
 };
 
 // Exit status: 0 written, 1 refused or failed (one line on stderr).

@@ -13,12 +13,14 @@
 
 #include "runtime/triage.h"
 #include "runtime/version.h"
+#include "tools/calibrate/class_review.h"
 #include "tools/calibrate/learn_then_test.h"
 #include "tools/calibrate/progress_bar.h"
 #include "tools/calibrate/score_table.h"
 #include "tools/calibrate/write_calibrated.h"
 #include "tools/cli/args.h"
 #include "tools/cli/calibrate_no_good.h"
+#include "tools/cli/class_review_report.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset.h"
 #include "tools/cli/stats.h"
@@ -34,7 +36,7 @@ constexpr const char* kUsage =
     "usage: triage calibrate MODEL.trw --data LABELS.csv|DIR --target-escape E --confidence C -o OUT.trw\n"
     "                        [--router-json OUT.json] [--json] [--class-target-escape E2] [--fine-good F |\n"
     "                        --fine-grid F1,F2,...] [--max-over-reject R] [--coarse-defect T] [--review T]\n"
-    "                        [--threads N] [--progress]\n"
+    "                        [--threads N] [--progress] [--target-purity P] [--max-reject R]\n"
     "       triage calibrate MODEL.trw --data LABELS.csv|DIR --target-exit-error E --confidence C -o OUT.trw ...\n"
     "                        (a model without a good class)\n"
     "  Runs the model on every labelled image twice (forced coarse exit, forced fine pass: both results are\n"
@@ -72,6 +74,12 @@ constexpr const char* kUsage =
     "                         router.coarse_defect_threshold, the laxest of a fixed sequence (strict -> lax,\n"
     "                         first failure stops it) whose exit-error rate (the coarse class wrong where the\n"
     "                         fine pass is right, per image) has a Clopper-Pearson bound <= E at confidence C\n"
+    "  --target-purity P      also choose a review threshold per class (router.class_review_thresholds,\n"
+    "                         the reject bin): for each class the laxest threshold at which the routed\n"
+    "                         decisions of that class that are not sent to review are >= P correct on this\n"
+    "                         data (P in (0, 1)); classes with fewer than 20 decisions keep --review\n"
+    "  --max-reject R         cap each class's rejection (share of its decisions sent to review) at R in\n"
+    "                         [0, 1]; alone: the strictest threshold within R (the purest the budget allows)\n"
     "  --threads N            engine threads (default 1)\n"
     "  --progress             progress bar on stderr even when it is not a terminal\n";
 
@@ -139,7 +147,8 @@ int cmd_calibrate(int argc, char** argv) {
       {"--output", "-o", true},           {"--router-json", nullptr, true},   {"--json", nullptr, false},
       {"--class-target-escape", nullptr, true}, {"--fine-good", nullptr, true}, {"--fine-grid", nullptr, true},
       {"--max-over-reject", nullptr, true}, {"--coarse-defect", nullptr, true}, {"--review", nullptr, true},
-      {"--threads", nullptr, true},       {"--progress", nullptr, false},     {"--target-exit-error", nullptr, true},     {"--help", "-h", false}};
+      {"--threads", nullptr, true},       {"--progress", nullptr, false},     {"--target-exit-error", nullptr, true},
+      {"--target-purity", nullptr, true}, {"--max-reject", nullptr, true},    {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, a, error)) {
     std::fprintf(stderr, "triage calibrate: %s (see triage calibrate --help)\n", error.c_str());
     return 2;
@@ -195,6 +204,14 @@ int cmd_calibrate(int argc, char** argv) {
     std::fprintf(stderr, "triage calibrate: --coarse-defect and --review must be in [0, 2]\n");
     return 2;
   }
+  calib::ClassReviewOptions cro;
+  const bool class_review = a.has("--target-purity") || a.has("--max-reject");
+  if ((a.has("--target-purity") && !parse_double(a.get("--target-purity"), 0, 1, true, cro.target_purity)) ||
+      (a.has("--max-reject") && !parse_double(a.get("--max-reject"), 0, 1, false, cro.max_reject))) {
+    std::fprintf(stderr, "triage calibrate: --target-purity must be in (0, 1), --max-reject in [0, 1]\n");
+    return 2;
+  }
+  cro.confidence = lo.confidence;
   const std::string model_path = a.positional[0], out_path = a.get("--output"), json_path = a.get("--router-json");
   // Refuse to overwrite inputs before spending minutes on the data.
   if (trw::same_file(out_path, model_path) || (!json_path.empty() && (trw::same_file(json_path, model_path) ||
@@ -234,7 +251,7 @@ int cmd_calibrate(int argc, char** argv) {
     xo.confidence = lo.confidence;
     xo.review = a.has("--review") ? review : model.review;
     return calibrate_no_good(table, model, {model_path, out_path, json_path, a.get("--data"), data_hash, utc_now(),
-                                            a.has("--json")}, xo);
+                                            a.has("--json"), class_review ? &cro : nullptr}, xo);
   }
   if (!a.has("--target-escape")) {
     std::fprintf(stderr, "triage calibrate: model %s has a good class: --target-escape is needed (--target-exit-error is "
@@ -304,6 +321,14 @@ int cmd_calibrate(int argc, char** argv) {
                      {"stop_escapes", last.counts.escapes}});
   }
   j["sequences"] = stops;
+  rt::RouterThresholds th = r.chosen.th;
+  std::vector<calib::ClassReview> cr;
+  if (class_review) {
+    cr = calib::choose_class_review(table, th, cro);
+    th.class_review = calib::class_review_thresholds(cr);
+    j["class_review"] = class_review_json(table, cro, cr);
+    j["review_rate"] = calib::rate(calib::count_routed(table, th).review, c.images);
+  }
 
   // The new model: same tensors and metadata, router keys replaced.
   json prov = j;
@@ -312,7 +337,7 @@ int cmd_calibrate(int argc, char** argv) {
   prov.erase("sequences");
   prov["model_source_sha256"] = model.source_sha256;
   prov["model_dtype"] = model.dtype;
-  if (!calib::write_calibrated_model(model_path, out_path, json_path, r.chosen.th, dump(prov), error)) {
+  if (!calib::write_calibrated_model(model_path, out_path, json_path, th, dump(prov), error)) {
     std::fprintf(stderr, "triage calibrate: %s\n", printable(error).c_str());
     return 1;
   }
@@ -351,13 +376,15 @@ int cmd_calibrate(int argc, char** argv) {
   std::printf("escalation   %s of images (good %s, defective %s)\n", pct(calib::rate(c.escalated, c.images)).c_str(),
               pct(calib::rate(c.escalated_good, c.good)).c_str(), pct(calib::rate(c.escalated_defective, c.defective)).c_str());
   std::printf("accuracy     %s  (review flag on %s)\n", pct(calib::rate(c.correct, c.images)).c_str(),
-              pct(calib::rate(c.review, c.images)).c_str());
+              pct(j["review_rate"].get<double>()).c_str());
   std::printf("certified    %zu pairs; sequences:", r.certified);
   for (const auto& s : stops)
     std::printf(" [fine %g: %s]", s["fine_good"].get<double>(),
                 s["stopped_at_coarse_good"].is_null() ? "all passed"
                                                       : ("stopped at coarse " + dump(s["stopped_at_coarse_good"])).c_str());
-  std::printf("\nwrote        %s (router.calibrated=1)%s%s\n", printable(out_path).c_str(), json_path.empty() ? "" : ", ",
+  std::printf("\n");
+  if (class_review) print_class_review(table, cro, cr);
+  std::printf("wrote        %s (router.calibrated=1)%s%s\n", printable(out_path).c_str(), json_path.empty() ? "" : ", ",
               printable(json_path).c_str());
   return std::fflush(stdout) == 0 ? 0 : 1;
 }

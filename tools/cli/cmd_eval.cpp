@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/router.h"
 #include "runtime/triage.h"
 #include "tools/calibrate/learn_then_test.h"
 #include "tools/calibrate/progress_bar.h"
@@ -196,6 +197,7 @@ int cmd_eval(int argc, char** argv) {
   th.coarse_defect = model.coarse_defect;
   th.fine_good = model.fine_good;
   th.review = model.review;
+  th.class_review = model.class_review;
 
   // The engine's routed run is the truth; the router rule replayed on the forced passes must agree.
   const calib::RoutedCounts c = calib::count_decisions(t, tr.routed_class, tr.routed_fine);
@@ -248,11 +250,23 @@ int cmd_eval(int argc, char** argv) {
   j["router_parity"] = {{"agree", parity}, {"images", t.size()}};
   json classes = json::object();
   const size_t k = static_cast<size_t>(t.ncls);
+  // The reject bin per decided class (the engine's routed review flags): how many of the class's
+  // decisions go to review, and the purity of the ones that do not.
+  std::vector<uint64_t> decided(k, 0), reviewed(k, 0), kept_correct(k, 0);
+  for (size_t i = 0; i < t.size(); ++i) {
+    const size_t d = static_cast<size_t>(tr.routed_class[i]);
+    ++decided[d];
+    if (tr.routed_review[i]) ++reviewed[d];
+    else kept_correct[d] += tr.routed_class[i] == t.label[i];
+  }
   for (size_t r = 0; r < k; ++r) {
     uint64_t tp = c.confusion[r * k + r], row = 0, col = 0;
     for (size_t q = 0; q < k; ++q) row += c.confusion[r * k + q], col += c.confusion[q * k + r];
     classes[t.class_names[r]] = {{"n", row}, {"precision", calib::rate(tp, col)}, {"recall", calib::rate(tp, row)},
-                                 {"escapes", has_good ? json(c.class_escapes[r]) : json(nullptr)}};
+                                 {"escapes", has_good ? json(c.class_escapes[r]) : json(nullptr)},
+                                 {"decided", decided[r]}, {"review_rate", calib::rate(reviewed[r], decided[r])},
+                                 {"purity_not_reviewed", calib::rate(kept_correct[r], decided[r] - reviewed[r])},
+                                 {"review_threshold", rt::review_threshold(th, static_cast<int>(r))}};
   }
   j["classes"] = classes;
   json conf = json::array();
@@ -336,13 +350,17 @@ int cmd_eval(int argc, char** argv) {
   std::printf("cost         routed / fine-all: time %.3f, tokens %.3f (%.1f vs %.1f per image)\n", j["relative_cost"].get<double>(),
               j["token_ratio"].get<double>(), t.size() ? tok_r / static_cast<double>(t.size()) : 0,
               t.size() ? tok_a / static_cast<double>(t.size()) : 0);
-  std::printf("per class    %-18s %6s %9s %9s %7s\n", "", "n", "precision", "recall", "escapes");
+  std::printf("per class    %-18s %6s %9s %9s %7s %9s %8s %9s\n", "", "n", "precision", "recall", "escapes",
+              "review at", "reviewed", "purity*");
   for (size_t r = 0; r < k; ++r) {
     const json& cl = classes[t.class_names[r]];
-    std::printf("             %-18s %6llu %9s %9s %7s\n", printable(t.class_names[r]).c_str(),
+    std::printf("             %-18s %6llu %9s %9s %7s %9.4g %8s %9s\n", printable(t.class_names[r]).c_str(),
                 static_cast<unsigned long long>(cl["n"].get<uint64_t>()), pct(cl["precision"]).c_str(),
-                pct(cl["recall"]).c_str(), has_good ? std::to_string(c.class_escapes[r]).c_str() : "-");
+                pct(cl["recall"]).c_str(), has_good ? std::to_string(c.class_escapes[r]).c_str() : "-",
+                cl["review_threshold"].get<double>(), pct(cl["review_rate"]).c_str(), pct(cl["purity_not_reviewed"]).c_str());
   }
+  std::printf("             (reviewed: share of the class's decisions flagged for review; purity*: correct share of\n"
+              "             the class's decisions not flagged)\n");
   std::printf("confusion    rows = true class, columns = decided (%s)\n", "same order");
   for (size_t r = 0; r < k; ++r) {
     std::printf("  %-18s", printable(t.class_names[r]).c_str());

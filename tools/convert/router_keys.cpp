@@ -75,7 +75,8 @@ bool parse_router_json(std::string_view text, const std::string& what, RouterKey
   auto r = j.find("router");
   if (r == j.end() || !r->is_object()) return fail(err, Errc::Config, what + ": 'router' must be an object");
   const std::string wr = what + ": router";
-  if (!only_keys(*r, {"calibrated", "coarse_good_threshold", "coarse_defect_threshold", "fine_good_threshold", "review_threshold"},
+  if (!only_keys(*r, {"calibrated", "coarse_good_threshold", "coarse_defect_threshold", "fine_good_threshold", "review_threshold",
+                      "class_review_thresholds"},
                  wr, err))
     return false;
   auto cal = r->find("calibrated");
@@ -87,6 +88,16 @@ bool parse_router_json(std::string_view text, const std::string& what, RouterKey
       !get_threshold(*r, "fine_good_threshold", wr, k.fine_good, err) ||
       !get_threshold(*r, "review_threshold", wr, k.review, err))
     return false;
+  if (auto cr = r->find("class_review_thresholds"); cr != r->end()) {
+    if (!cr->is_array() || cr->empty() || cr->size() > 1024)
+      return fail(err, Errc::Config, wr + ": 'class_review_thresholds' must be an array of 1..1024 numbers");
+    for (size_t i = 0; i < cr->size(); ++i) {
+      const json one = {{"v", (*cr)[i]}};
+      double v = 0;
+      if (!get_threshold(one, "v", wr + ": class_review_thresholds[" + std::to_string(i) + "]", v, err)) return false;
+      k.class_review.push_back(v);
+    }
+  }
   auto p = j.find("provenance");
   if (p == j.end() || !p->is_object()) return fail(err, Errc::Config, what + ": 'provenance' must be an object");
   k.provenance = p->dump(-1, ' ', false, json::error_handler_t::replace);
@@ -105,6 +116,7 @@ std::string router_json(const RouterKeys& k) {
                  {"coarse_defect_threshold", k.coarse_defect},
                  {"fine_good_threshold", k.fine_good},
                  {"review_threshold", k.review}};
+  if (!k.class_review.empty()) j["router"]["class_review_thresholds"] = k.class_review;
   j["provenance"] = nlohmann::ordered_json::parse(k.provenance, nullptr, false);
   if (j["provenance"].is_discarded()) j["provenance"] = nlohmann::ordered_json::object();
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -141,6 +153,8 @@ void set_router_keys(const RouterKeys& k, trw::Writer& w) {
   w.set_f64("router.coarse_defect_threshold", k.coarse_defect);
   w.set_f64("router.fine_good_threshold", k.fine_good);
   w.set_f64("router.review_threshold", k.review);
+  if (k.class_review.empty()) w.erase("router.class_review_thresholds");  // no stale per-class values
+  else w.set_f64_array("router.class_review_thresholds", k.class_review);
   w.set_str("router.provenance", k.provenance);
 }
 
@@ -176,6 +190,10 @@ bool apply_router_to_output(const std::string& path, const RouterKeys& k, std::s
     warning = "router file not applied (" + why + "): the model is written uncalibrated; re-run triage calibrate";
     return true;
   }
+  std::vector<std::string> labels;
+  if (!k.class_review.empty() && (!f.get_str_array("labels", labels, terr) || labels.size() != k.class_review.size()))
+    return fail(err, Errc::Config, "router file: " + std::to_string(k.class_review.size()) +
+                                       " class_review_thresholds for a model of " + std::to_string(labels.size()) + " classes");
   trw::Writer w;
   if (!copy_model(f, w, err)) return false;
   set_router_keys(k, w);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tools/convert/error.h"
 #include "weights_format/trw.h"
@@ -23,11 +24,12 @@ struct RouterKeys {
   std::string source_sha256, config_sha256, dtype;
   int64_t calibrated = 1;
   double coarse_good = 2.0, coarse_defect = 0.9, fine_good = 0.5, review = 0.6;
+  std::vector<double> class_review;  // per-class review thresholds (one per class), or empty: `review` for all
   std::string provenance = "{}";  // compact JSON object (router.provenance)
 };
 
 // Strict: unknown keys, wrong types, thresholds outside [0, 2] and a provenance that is not an
-// object are errors (Errc::Config).
+// object are errors (Errc::Config). router.class_review_thresholds is optional (an array of numbers).
 bool parse_router_json(std::string_view text, const std::string& what, RouterKeys& out, Error& err);
 std::string router_json(const RouterKeys& k);  // the file's text (indented, keys in a fixed order)
 

@@ -69,6 +69,8 @@ def route(pc: np.ndarray, pf: np.ndarray, good: int, t: dict):
         others = [float(p[i]) for i in range(len(p)) if i not in (good, c)]
         if others:
             margins.append(float(p[c]) - max(others))
+    if t.get("class_review_thresholds"):  # the reject bin: each class against its own review threshold
+        rv = t["class_review_thresholds"][c]
     margins.append(abs(float(p[c]) - rv))
     return r, int(c), bool(float(p[c]) < rv), float(min(margins))
 
@@ -115,8 +117,11 @@ def reference(d: str, out_dir: str) -> None:
     if os.path.exists(rj):
         with open(rj) as f:
             r = json.load(f)["router"]
-        sets.append(("calibrated", {k: float(r[k]) for k in ("coarse_good_threshold", "coarse_defect_threshold",
-                                                             "fine_good_threshold", "review_threshold")}))
+        cal = {k: float(r[k]) for k in ("coarse_good_threshold", "coarse_defect_threshold", "fine_good_threshold",
+                                        "review_threshold")}
+        if "class_review_thresholds" in r:
+            cal["class_review_thresholds"] = [float(v) for v in r["class_review_thresholds"]]
+        sets.append(("calibrated", cal))
     top_def = [pc[i][top_defect(pc[i], good)] for i in range(len(pc))]
     cd = gap_threshold(top_def)
     if good >= 0:
