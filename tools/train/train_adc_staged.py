@@ -92,6 +92,9 @@ def main():
     ap.add_argument("--extra", type=int, default=0,
                     help="pcb: add N fresh cuts of every training board image (data_deeppcb.extra_windows)")
     ap.add_argument("--ckpt-min", type=float, default=5.0)
+    ap.add_argument("--label-only", action="store_true",
+                    help="student: fine-tune on the labels alone (CE on both passes + coarse-agrees-with-fine KL; "
+                         "no teacher, no mixup): the issue's last stage, after distillation")
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
     global DS
@@ -122,6 +125,7 @@ def main():
         f"threads {args.threads}")
 
     teacher = None
+    teacher_stage = args.stage == "teacher"
     torch.manual_seed(args.seed)  # model initialisation
     if args.stage == "teacher":
         model = EfficientNetLite0(len(D.LABELS), in_chans=ARCH["in_chans"])
@@ -129,7 +133,7 @@ def main():
             model.load_pretrained()
         model = model.to(memory_format=torch.channels_last)
     else:
-        teacher = load_teacher(args.teacher)
+        teacher = None if args.label_only else load_teacher(args.teacher)
         model = CFViT(ARCH, num_classes=len(D.LABELS))
         if args.init:
             from safetensors.torch import load_file
@@ -159,7 +163,7 @@ def main():
 
     def val_eval():
         model.eval()
-        if teacher is None:
+        if teacher_stage:
             return {"teacher": teacher_probs(model, va_f).argmax(-1).numpy()}
         return evaluate(model, norm(va_f.float()), norm(va_c.float()), va_y)
 
@@ -182,7 +186,7 @@ def main():
             t_b = time.time()
             for grp in opt.param_groups:
                 grp["lr"] = lr_at(step, total, lr, int(steps_per_epoch * args.warmup))
-            if teacher is None:
+            if teacher_stage:
                 loss = F.cross_entropy(model(xf.contiguous(memory_format=torch.channels_last)), tr_y[b],
                                        label_smoothing=0.05)
             else:
@@ -191,7 +195,7 @@ def main():
                     xf = torch.cat([lam * xf[:nm] + (1 - lam) * xf[partner], xf[nm:]])
                     xc = torch.cat([lam * xc[:nm] + (1 - lam) * xc[partner], xc[nm:]])
                     y = torch.cat([torch.full((nm,), -1, dtype=y.dtype), y[nm:]])
-                soft = teacher_probs(teacher, xf)
+                soft = teacher_probs(teacher, xf) if teacher is not None else None
                 c, f = model(norm(xf), norm(xc))
                 loss = cf_loss(c, f, y, soft=soft, label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
@@ -217,7 +221,7 @@ def main():
     p = val_eval()
     for k, v in p.items():
         report[k] = metrics(va_y, v, D.LABELS, D.GOOD)
-    if teacher is None:
+    if teacher_stage:
         from safetensors.torch import save_file
         sd = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()
               if not k.endswith("num_batches_tracked")}
