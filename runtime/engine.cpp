@@ -7,6 +7,7 @@
 
 #include "runtime/checked.h"
 #include "runtime/model_tensors.h"
+#include "runtime/model_router.h"
 #include "runtime/router.h"
 #include "weights_format/trw.h"
 
@@ -17,16 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 float micros(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<float, std::micro>(b - a).count();
-}
-
-triage_status map_trw(trw::Errc c) {
-  switch (c) {
-    case trw::Errc::Io: return TRIAGE_E_IO;
-    case trw::Errc::BadVersion:
-    case trw::Errc::UnknownRequiredFeature: return TRIAGE_E_UNSUPPORTED;
-    case trw::Errc::LimitExceeded: return TRIAGE_E_LIMIT;
-    default: return TRIAGE_E_FORMAT;
-  }
 }
 
 kernels::Isa isa_cap(uint32_t cap) {
@@ -67,19 +58,11 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bo
   opts_ = opts;
   if (bytes.size() > TRIAGE_MAX_MODEL_BYTES)
     return err.set(TRIAGE_E_LIMIT, "model of %zu bytes exceeds the cap", bytes.size());
-  // The reader wants a 64-byte aligned buffer (aligned tensor views): copy an unaligned span.
-  trw::Buffer copy;
-  trw::Error te;
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0) {
-    if (!copy.assign(bytes, te)) return err.set(map_trw(te.code), "model bytes: %s", te.message.c_str());
-    bytes = copy.span();
-  }
-  trw::File file;
-  if (!file.parse(bytes, te)) return err.set(map_trw(te.code), "model file: %s", te.message.c_str());
-  if (!load_config(file, cfg_, err)) return false;
-  ModelTensors tensors;
-  if (!bind_tensors(file, cfg_, tensors, err)) return false;
-  if (cfg_.dtype_name.empty()) cfg_.dtype_name = trw::dtype_name(tensors.blocks[0].qkv.w->dtype);
+  LoadedModel lm;
+  if (!load_model(bytes, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, label_ptrs_,
+                  err))
+    return false;
+  const ModelTensors& tensors = lm.tensors;
 
   isa_ = kernels::select_isa(isa_cap(opts.isa_cap));
   if (!pack_model(cfg_, tensors, isa_, pm_, err)) return false;
@@ -91,8 +74,6 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bo
   shape_.threads = static_cast<int>(opts.threads);
   shape_.coarse = cfvit;
   shape_.fine_k = !cfvit ? 0 : opts.force == TRIAGE_FORCE_COARSE ? -1 : fine_k_;
-  router_ = in_force(cfg_.router, cfg_.good, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0,
-                     cfvit && opts.force == TRIAGE_FORCE_COARSE);
   if (!plan_workspace(cfg_, pm_, isa_, shape_, plan_, err)) return false;
   if (size_only) return true;
 
@@ -119,8 +100,6 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bo
   cls_rows_.assign(static_cast<size_t>(opts.max_batch) * 2 * cfg_.D, 0.0f);
   cls_pass_.assign(static_cast<size_t>(opts.max_batch), 0);
   last_n_ = 0;
-  label_ptrs_.clear();
-  for (const std::string& l : cfg_.labels) label_ptrs_.push_back(l.c_str());
   return true;
 }
 
@@ -152,15 +131,7 @@ bool Engine::check_image(const triage_image& img, int i, Error& err) const {
 
 void Engine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
   const int n = cfg_.ncls();
-  float* p = probs_.data() + static_cast<size_t>(i) * n;
-  softmax(logits, n, p);
-  const int cls = decide_final(p, n, cfg_.good, router_);
-  r.class_index = cls;
-  r.class_name = label_ptrs_[cls];
-  r.confidence = p[cls];
-  r.probabilities = p;
-  r.route = route;
-  r.review = final_review(p, cls, cfg_.good, router_) ? 1 : 0;
+  decide_final_result(logits, n, cfg_.good, router_, label_ptrs_.data(), route, probs_.data() + static_cast<size_t>(i) * n, r);
 }
 
 bool Engine::classify(const triage_image* images, int n, triage_result* results, Error& err) {
@@ -201,18 +172,7 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
       escalate = true;
     } else {
-      softmax(logits, ncls, p);
-      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, router_);
-      if (d.exit) {
-        r.class_index = d.cls;
-        r.class_name = label_ptrs_[d.cls];
-        r.confidence = p[d.cls];
-        r.probabilities = p;
-        r.route = TRIAGE_ROUTE_COARSE;
-        r.review = needs_review(p[d.cls], d.cls, router_) ? 1 : 0;
-      } else {
-        escalate = true;
-      }
+      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, label_ptrs_.data(), p, r);
     }
     if (escalate) esc_[m++] = i;
   }
@@ -259,21 +219,8 @@ bool Engine::features(size_t index, uint32_t route, float* out, size_t count, Er
 
 void Engine::info(triage_model_info& o) const {
   const bool cfvit = cfg_.arch == Arch::CfVit;
-  o.model_name = cfg_.model_name.c_str();
-  o.arch = cfg_.arch_name.c_str();
-  o.weight_dtype = cfg_.dtype_name.c_str();
+  fill_model_info(cfg_, router_, label_ptrs_.data(), o);
   o.isa = kernels::isa_name(isa_);
-  o.num_classes = static_cast<uint32_t>(cfg_.ncls());
-  o.good_class = cfg_.good;
-  o.class_names = label_ptrs_.data();
-  o.in_channels = static_cast<uint32_t>(cfg_.C);
-  o.img_full = static_cast<uint32_t>(cfg_.Sf);
-  o.img_coarse = static_cast<uint32_t>(cfg_.Sc);
-  o.max_value_u8 = cfg_.input.max_value_u8;
-  o.max_value_u16 = cfg_.input.max_value_u16;
-  o.mean = cfg_.input.mean;
-  o.std = cfg_.input.std;
-  o.tokens_coarse = cfvit ? static_cast<uint32_t>(cfg_.tokens_coarse()) : 0;
   o.tokens_fine = static_cast<uint32_t>(cfg_.tokens_fine(fine_k_));
   o.topk = static_cast<uint32_t>(cfvit ? fine_k_ : 0);
   o.threads = opts_.threads;
@@ -281,14 +228,6 @@ void Engine::info(triage_model_info& o) const {
   o.force = opts_.force;
   o.arena_bytes = plan_.arena.total;
   o.weight_bytes = pm_.bytes();
-  o.router_calibrated = cfg_.router.calibrated ? 1 : 0;
-  o.coarse_good_threshold = cfg_.router.coarse_good;
-  o.coarse_defect_threshold = cfg_.router.coarse_defect;
-  o.fine_good_threshold = cfg_.router.fine_good;
-  o.review_threshold = cfg_.router.review;
-  o.embed_dim = static_cast<uint32_t>(cfg_.D);
-  o.fail_safe = router_.fail_safe ? 1 : 0;
-  o.class_review_thresholds = cfg_.router.class_review.empty() ? nullptr : cfg_.router.class_review.data();
 }
 
 }  // namespace triage::rt

@@ -10,6 +10,7 @@
 
 #include "runtime/cuda/validate.h"
 #include "runtime/model_tensors.h"
+#include "runtime/model_router.h"
 #include "runtime/router.h"
 #include "weights_format/trw.h"
 
@@ -31,16 +32,6 @@ triage_status map_cuda(cudaError_t e) {
     case cudaErrorNotSupported: return TRIAGE_E_UNSUPPORTED;
     case cudaErrorInvalidDevice: return TRIAGE_E_INVALID_ARGUMENT;
     default: return TRIAGE_E_INTERNAL;
-  }
-}
-
-triage_status map_trw(trw::Errc c) {
-  switch (c) {
-    case trw::Errc::Io: return TRIAGE_E_IO;
-    case trw::Errc::BadVersion:
-    case trw::Errc::UnknownRequiredFeature: return TRIAGE_E_UNSUPPORTED;
-    case trw::Errc::LimitExceeded: return TRIAGE_E_LIMIT;
-    default: return TRIAGE_E_FORMAT;
   }
 }
 
@@ -145,21 +136,11 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
   device_ = opts.device;
 
   // Model: the CPU runtime's parser, config and tensor binding (the same checks as triage_open_*).
-  trw::Buffer copy;
-  trw::Error te;
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0) {
-    if (!copy.assign(bytes, te)) return err.set(map_trw(te.code), "model bytes: %s", te.message.c_str());
-    bytes = copy.span();
-  }
-  trw::File file;
-  if (!file.parse(bytes, te)) return err.set(map_trw(te.code), "model file: %s", te.message.c_str());
-  if (!load_config(file, cfg_, err)) return false;
-  ModelTensors tensors;
-  if (!bind_tensors(file, cfg_, tensors, err)) return false;
-  if (cfg_.dtype_name.empty()) cfg_.dtype_name = trw::dtype_name(tensors.blocks[0].qkv.w->dtype);
+  LoadedModel lm;
+  if (!load_model(bytes, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, labels_, err))
+    return false;
+  const ModelTensors& tensors = lm.tensors;
   if (!check_model_support(cfg_, err)) return false;
-  router_ = in_force(cfg_.router, cfg_.good, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0,
-                     cfg_.arch == Arch::CfVit && opts.force == TRIAGE_FORCE_COARSE);
   std::vector<uint8_t> blob;
   if (!pack_device_weights(cfg_, tensors, w_, blob, err)) return false;
 
@@ -243,8 +224,6 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
   }
   probs_.assign(static_cast<size_t>(opts.max_batch) * cfg_.ncls(), 0.f);
   host_esc_.assign(opts.max_batch, 0);
-  labels_.clear();
-  for (const std::string& l : cfg_.labels) labels_.push_back(l.c_str());
   return true;
 }
 
@@ -640,15 +619,7 @@ bool CudaEngine::launch_pass(int bi, bool fine_pass, cudaStream_t s, Error& err)
 
 void CudaEngine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
   const int n = cfg_.ncls();
-  float* p = probs_.data() + static_cast<size_t>(i) * n;
-  softmax(logits, n, p);
-  const int cls = decide_final(p, n, cfg_.good, router_);
-  r.class_index = cls;
-  r.class_name = labels_[cls];
-  r.confidence = p[cls];
-  r.probabilities = p;
-  r.route = route;
-  r.review = final_review(p, cls, cfg_.good, router_) ? 1 : 0;
+  decide_final_result(logits, n, cfg_.good, router_, labels_.data(), route, probs_.data() + static_cast<size_t>(i) * n, r);
 }
 
 bool CudaEngine::classify(const triage_image* images, int n, bool device_input, triage_result* results, Error& err) {
@@ -762,18 +733,7 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
     } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
       escalate = true;
     } else {
-      softmax(logits, ncls, p);
-      const CoarseDecision d = decide_coarse(p, ncls, cfg_.good, router_);
-      if (d.exit) {
-        r.class_index = d.cls;
-        r.class_name = labels_[d.cls];
-        r.confidence = p[d.cls];
-        r.probabilities = p;
-        r.route = TRIAGE_ROUTE_COARSE;
-        r.review = needs_review(p[d.cls], d.cls, router_) ? 1 : 0;
-      } else {
-        escalate = true;
-      }
+      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, labels_.data(), p, r);
     }
     if (escalate) {
       host_esc_[m++] = i;
@@ -815,21 +775,8 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
 
 void CudaEngine::info(triage_model_info& o) const {
   const bool cf = cfg_.arch == Arch::CfVit;
-  o.model_name = cfg_.model_name.c_str();
-  o.arch = cfg_.arch_name.c_str();
-  o.weight_dtype = cfg_.dtype_name.c_str();
+  fill_model_info(cfg_, router_, labels_.data(), o);
   o.isa = "cuda";
-  o.num_classes = static_cast<uint32_t>(cfg_.ncls());
-  o.good_class = cfg_.good;
-  o.class_names = labels_.data();
-  o.in_channels = static_cast<uint32_t>(cfg_.C);
-  o.img_full = static_cast<uint32_t>(cfg_.Sf);
-  o.img_coarse = static_cast<uint32_t>(cfg_.Sc);
-  o.max_value_u8 = cfg_.input.max_value_u8;
-  o.max_value_u16 = cfg_.input.max_value_u16;
-  o.mean = cfg_.input.mean;
-  o.std = cfg_.input.std;
-  o.tokens_coarse = cf ? static_cast<uint32_t>(cfg_.tokens_coarse()) : 0;
   const int fk = cf ? (opts_.force == TRIAGE_FORCE_FINE_ALL ? cfg_.Gc : cfg_.K) : 0;
   o.tokens_fine = static_cast<uint32_t>(cfg_.tokens_fine(fk));
   o.topk = static_cast<uint32_t>(fk);
@@ -838,13 +785,6 @@ void CudaEngine::info(triage_model_info& o) const {
   o.force = opts_.force;
   o.arena_bytes = plan_.total;
   o.weight_bytes = w_.bytes;
-  o.router_calibrated = cfg_.router.calibrated ? 1 : 0;
-  o.coarse_good_threshold = cfg_.router.coarse_good;
-  o.coarse_defect_threshold = cfg_.router.coarse_defect;
-  o.fine_good_threshold = cfg_.router.fine_good;
-  o.review_threshold = cfg_.router.review;
-  o.fail_safe = router_.fail_safe ? 1 : 0;
-  o.class_review_thresholds = cfg_.router.class_review.empty() ? nullptr : cfg_.router.class_review.data();
 }
 
 void CudaEngine::device_info(triage_cuda_info& o) const {

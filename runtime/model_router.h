@@ -1,0 +1,48 @@
+// What the CPU and the CUDA engine share around their passes (issue 16, "one router, two backends"):
+// the model-load prologue (aligned copy, parse, configuration, tensor binding, the thresholds in
+// force), the router's decisions written into triage_result, and the model / router fields of
+// triage_model_info. Each engine runs its own passes and calls these; the rules themselves are
+// runtime/router.h.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/error.h"
+#include "runtime/model_config.h"
+#include "runtime/model_tensors.h"
+#include "runtime/triage.h"
+#include "weights_format/trw.h"
+
+namespace triage::rt {
+
+triage_status map_trw(trw::Errc c);
+
+// A model file opened for binding: the parsed file, its configuration and tensor views (into `bytes`,
+// or into `copy` when bytes were not 64-byte aligned), the thresholds in force under the open's policy
+// (in_force with allow_uncalibrated / force), and the class-name pointers results and info expose.
+struct LoadedModel {
+  trw::Buffer copy;
+  trw::File file;
+  ModelTensors tensors;
+};
+bool load_model(std::span<const uint8_t> bytes, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
+                ModelConfig& cfg, RouterThresholds& router, std::vector<const char*>& labels, Error& err);
+
+// The coarse pass's decision for one image: softmax of logits into probs, then exit (r filled: class,
+// confidence, probabilities, route coarse, review; returns true) or escalate (returns false, r untouched).
+bool decide_coarse_result(const float* logits, int ncls, int good, const RouterThresholds& t, const char* const* labels,
+                          float* probs, triage_result& r);
+
+// The final decision of a pass that cannot escalate (fine, vit, forced coarse) into r.
+void decide_final_result(const float* logits, int ncls, int good, const RouterThresholds& t, const char* const* labels,
+                         uint32_t route, float* probs, triage_result& r);
+
+// The fields of triage_model_info that come from the model and its router (not the ISA, threads,
+// memory or token counts of one engine).
+void fill_model_info(const ModelConfig& cfg, const RouterThresholds& in_force, const char* const* labels,
+                     triage_model_info& o);
+
+}  // namespace triage::rt
