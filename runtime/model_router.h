@@ -20,9 +20,10 @@ namespace triage::rt {
 
 triage_status map_trw(trw::Errc c);
 
-// A model file opened for binding: the parsed file, its configuration and tensor views (into `bytes`,
-// or into `copy` when bytes were not 64-byte aligned), the thresholds in force under the open's policy
-// (in_force with allow_uncalibrated / force), and the class-name pointers results and info expose.
+// A model file opened for binding: the parsed file and its tensor views (into `bytes`, or into `copy`
+// when bytes were not 64-byte aligned); they live until the engine has packed the weights.
+// load_model fills it and, for the engine to keep, cfg, the thresholds in force under the open's policy
+// (in_force with allow_uncalibrated / force) and the class-name pointers results and info expose.
 struct LoadedModel {
   trw::Buffer copy;
   trw::File file;

@@ -90,14 +90,15 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
   model.tokens_fine_all = want_timed ? info_all.tokens_fine : 0;
   model.topk = info.topk;
   model.threads = info.threads;
-  model.calibrated = info.router_calibrated != 0;
-  model.fail_safe = info.fail_safe != 0;
-  model.coarse_good = info.coarse_good_threshold;
-  model.coarse_defect = info.coarse_defect_threshold;
-  model.fine_good = info.fine_good_threshold;
-  model.review = info.review_threshold;
+  rt::RouterThresholds& th = model.router;
+  th.calibrated = info.router_calibrated != 0;
+  th.fail_safe = info.fail_safe != 0;
+  th.coarse_good = info.coarse_good_threshold;
+  th.coarse_defect = info.coarse_defect_threshold;
+  th.fine_good = info.fine_good_threshold;
+  th.review = info.review_threshold;
   if (info.class_review_thresholds)
-    model.class_review.assign(info.class_review_thresholds, info.class_review_thresholds + info.num_classes);
+    th.class_review.assign(info.class_review_thresholds, info.class_review_thresholds + info.num_classes);
 
   table = ScoreTable{};
   table.ncls = static_cast<int>(info.num_classes);

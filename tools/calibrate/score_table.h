@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/model_config.h"
 #include "tools/cli/dataset.h"
 
 namespace triage::calib {
@@ -47,10 +48,9 @@ struct ScoreOptions {
 struct ModelSummary {
   std::string name, dtype, isa, source_sha256, config_sha256;
   uint32_t tokens_coarse = 0, tokens_fine = 0, tokens_fine_all = 0, topk = 0, threads = 1;
-  bool calibrated = false;
-  bool fail_safe = false;  // the engine's policy in force (triage_model_info.fail_safe)
-  double coarse_good = 0, coarse_defect = 0, fine_good = 0, review = 0;
-  std::vector<double> class_review;  // per-class review thresholds, or empty
+  // The file's router thresholds with the policy the engine opened them under (fail_safe as
+  // triage_model_info.fail_safe): what the engine's routed run decided with.
+  rt::RouterThresholds router;
 };
 
 // Opens the model with the needed forced routes, maps the data set's labels onto the model's classes

@@ -249,7 +249,7 @@ int cmd_calibrate(int argc, char** argv) {
       return 2;
     }
     xo.confidence = lo.confidence;
-    xo.review = a.has("--review") ? review : model.review;
+    xo.review = a.has("--review") ? review : model.router.review;
     return calibrate_no_good(table, model, {model_path, out_path, json_path, a.get("--data"), data_hash, utc_now(),
                                             a.has("--json"), class_review ? &cro : nullptr}, xo);
   }
@@ -258,8 +258,8 @@ int cmd_calibrate(int argc, char** argv) {
                  "for models without one)\n", printable(model.name).c_str());
     return 2;
   }
-  lo.coarse_defect = a.has("--coarse-defect") ? coarse_defect : model.coarse_defect;
-  lo.review = a.has("--review") ? review : model.review;
+  lo.coarse_defect = a.has("--coarse-defect") ? coarse_defect : model.router.coarse_defect;
+  lo.review = a.has("--review") ? review : model.router.review;
 
   const calib::LttResult r = calib::learn_then_test(table, lo);
   const std::vector<double> fine_grid = lo.fine_grid.empty() ? calib::default_fine_grid() : lo.fine_grid;

@@ -190,14 +190,7 @@ int cmd_eval(int argc, char** argv) {
       return 1;
     }
   }
-  rt::RouterThresholds th;
-  th.calibrated = model.calibrated;
-  th.fail_safe = model.fail_safe;  // the policy the engine's routed run used
-  th.coarse_good = model.coarse_good;
-  th.coarse_defect = model.coarse_defect;
-  th.fine_good = model.fine_good;
-  th.review = model.review;
-  th.class_review = model.class_review;
+  const rt::RouterThresholds& th = model.router;  // the policy the engine's routed run used
 
   // The engine's routed run is the truth; the router rule replayed on the forced passes must agree.
   const calib::RoutedCounts c = calib::count_decisions(t, tr.routed_class, tr.routed_fine);
@@ -218,7 +211,7 @@ int cmd_eval(int argc, char** argv) {
   const bool has_good = t.good >= 0;  // a model without a good class: no escape figures, no good exit
   json j;
   j["model"] = {{"name", model.name}, {"path", model_path}, {"dtype", model.dtype}, {"isa", model.isa},
-                {"threads", model.threads}, {"router_calibrated", model.calibrated}, {"fail_safe", model.fail_safe},
+                {"threads", model.threads}, {"router_calibrated", th.calibrated}, {"fail_safe", th.fail_safe},
                 {"thresholds", {{"coarse_good", th.coarse_good}, {"coarse_defect", th.coarse_defect},
                                 {"fine_good", th.fine_good}, {"review", th.review}}}};
   j["data"] = a.get("--data");
@@ -325,7 +318,7 @@ int cmd_eval(int argc, char** argv) {
   }
   std::printf("model        %s (%s, %s, %u threads), router %s: coarse_good %.9g fine_good %.9g coarse_defect %.9g review %.9g\n",
               printable(model.name).c_str(), model.dtype.c_str(), model.isa.c_str(), model.threads,
-              model.calibrated ? "calibrated" : model.fail_safe ? "UNCALIBRATED (fail-safe: good never decided)" : "UNCALIBRATED",
+              th.calibrated ? "calibrated" : th.fail_safe ? "UNCALIBRATED (fail-safe: good never decided)" : "UNCALIBRATED",
               th.coarse_good, th.fine_good, th.coarse_defect, th.review);
   std::printf("data         %s: %llu images (%llu good, %llu defective)\n", printable(a.get("--data")).c_str(),
               static_cast<unsigned long long>(c.images), static_cast<unsigned long long>(c.good),
