@@ -65,6 +65,28 @@ def gemm_table(rows, shapes, f32_isa, q8_isa, f32_peak, q8_peak):
     print()
 
 
+def amx_table(rows, shapes):
+    """The q8 GEMM on AMX beside our VNNI tile and oneDNN's u8s8s32 (which uses AMX where it exists)."""
+    print("| GEMM shape | q8 vnni GOPS | q8 amx GOPS | % amx peak | amx/vnni | oneDNN u8s8s32 | amx/oneDNN |")
+    print("|---|---|---|---|---|---|---|")
+
+    def g(name, key="GFLOPS"):
+        b = rows.get(name)
+        return b[key] if b and key in b else None
+
+    def fmt(v, p=1):
+        return "-" if v is None else f"{v:.{p}f}"
+
+    def ratio(a, b):
+        return "-" if a is None or b is None else f"{a / b:.2f}"
+
+    for s in shapes:
+        v, a = g(f"gemm_q8/vnni/{s}"), g(f"gemm_q8/amx/{s}")
+        ap, d = g(f"gemm_q8/amx/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
+        print(f"| {s} | {fmt(v)} | {fmt(a)} | {fmt(ap, 0)}% | {ratio(a, v)} | {fmt(d)} | {ratio(a, d)} |")
+    print()
+
+
 def main(paths):
     ctx, rows = {}, {}
     for path in paths:
@@ -83,6 +105,9 @@ def main(paths):
     wide = [s for s in shapes if f"gemm_f32/avx512/{s}" in rows or f"gemm_q8/vnni/{s}" in rows]
     if wide:  # only on a CPU with AVX-512 (the rows register themselves there)
         gemm_table(rows, wide, "avx512", "vnni", "fma512", "vnni")
+    amx = [s for s in shapes if f"gemm_q8/amx/{s}" in rows]
+    if amx:  # only on a CPU with AMX-INT8 and the OS permission
+        amx_table(rows, amx)
     print("| kernel | time (us) | GFLOPS | % peak |")
     print("|---|---|---|---|")
     for n, b in rows.items():
