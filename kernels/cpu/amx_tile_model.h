@@ -122,7 +122,12 @@ inline void dpbssd(int c, int a, int b) {
 
 }  // namespace triage::kernels::amx_model
 
-// The intrinsic names the AMX kernel is written with.
+// The intrinsic names the AMX kernel is written with. GCC's <immintrin.h> (pulled in through SIMDe)
+// defines the macro forms of the tile intrinsics too: drop those first, the model replaces them.
+#undef _tile_zero
+#undef _tile_loadd
+#undef _tile_stored
+#undef _tile_dpbssd
 #define _tile_loadconfig(p) ::triage::kernels::amx_model::loadconfig(p)
 #define _tile_release() ::triage::kernels::amx_model::release()
 #define _tile_zero(t) ::triage::kernels::amx_model::zero(t)
