@@ -212,6 +212,50 @@ TEST_P(ShippedModels, BitIdenticalAcrossThreadsAndBatches) {
     }
 }
 
+// The q8 path on AMX and on VNNI: both GEMMs accumulate int8 products exactly in int32 and share the
+// AVX-512 dequantising epilogue, and every other op runs the same AVX-512 code at both levels, so the
+// two ISAs must give the same bits (probabilities, routes, classes). Runs where the CPU and OS grant
+// AMX (the first such machine found the AMX kernel untested end to end); skips elsewhere.
+TEST_P(ShippedModels, Q8BitIdenticalOnAmxAndVnni) {
+  const ShippedModel sm = shipped(GetParam());
+  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet";
+  const std::vector<uint8_t> bytes = sm.read_trw("q8");
+  ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("q8");
+  std::vector<cli::Image> imgs;
+  for (const std::string& p : sm.sample_paths()) {
+    imgs.emplace_back();
+    std::string err;
+    ASSERT_TRUE(cli::read_image(p, imgs.back(), err)) << p << ": " << err;
+  }
+  for (uint32_t force : {TRIAGE_FORCE_NONE, TRIAGE_FORCE_COARSE, TRIAGE_FORCE_FINE_ALL}) {
+    std::vector<float> out[2];
+    for (int v = 0; v < 2; ++v) {
+      triage_options o = options(1, 1, force);
+      o.isa_cap = v ? TRIAGE_ISA_AMX : TRIAGE_ISA_AVX512_VNNI;
+      triage_model* m = nullptr;
+      ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &m), TRIAGE_OK) << triage_open_error();
+      triage_model_info info;
+      info.struct_size = sizeof(info);
+      ASSERT_EQ(triage_get_info(m, &info), TRIAGE_OK);
+      const std::string isa = info.isa;
+      if (isa != (v ? "amx" : "vnni")) {
+        triage_close(m);
+        GTEST_SKIP() << "this CPU runs " << isa << " at the " << (v ? "amx" : "avx512_vnni") << " cap";
+      }
+      for (const cli::Image& img : imgs) {
+        const triage_image view = img.view();
+        triage_result r{};
+        ASSERT_EQ(triage_classify(m, &view, &r), TRIAGE_OK) << triage_last_error(m);
+        out[v].insert(out[v].end(), r.probabilities, r.probabilities + info.num_classes);
+        out[v].push_back(static_cast<float>(r.route * 1000 + r.class_index));
+      }
+      triage_close(m);
+    }
+    ASSERT_EQ(out[0].size(), out[1].size());
+    EXPECT_EQ(0, std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float))) << "force " << force;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Shipped, ShippedModels, ::testing::ValuesIn(shipped_models()), test_name);
 
 }  // namespace
