@@ -42,25 +42,29 @@ def load_text(path):
     return ctx, rows
 
 
+def value(rows, name, key="GFLOPS"):
+    b = rows.get(name)
+    return b[key] if b and key in b else None
+
+
+def fmt(v, p=1):
+    return "-" if v is None else f"{v:.{p}f}"
+
+
+def ratio(a, b):
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
 def gemm_table(rows, shapes, f32_isa, q8_isa, f32_peak, q8_peak):
     """One markdown table: our f32 and q8 GEMMs at the given ISAs against oneDNN, per shape."""
     print(f"| GEMM shape | f32 {f32_isa} GFLOPS | % {f32_peak} peak | oneDNN f32 | ours/oneDNN | q8 {q8_isa} GOPS | "
           f"% {q8_peak} peak | oneDNN u8s8s32 | ours/oneDNN |")
     print("|---|---|---|---|---|---|---|---|---|")
 
-    def g(name, key="GFLOPS"):
-        b = rows.get(name)
-        return b[key] if b and key in b else None
-
-    def fmt(v, p=1):
-        return "-" if v is None else f"{v:.{p}f}"
-
-    def ratio(a, b):
-        return "-" if a is None or b is None else f"{a / b:.2f}"
-
     for s in shapes:
-        f, fp, df = g(f"gemm_f32/{f32_isa}/{s}"), g(f"gemm_f32/{f32_isa}/{s}", "pct_peak"), g(f"dnnl_f32/{s}")
-        q, qp, dq = g(f"gemm_q8/{q8_isa}/{s}"), g(f"gemm_q8/{q8_isa}/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
+        f, fp = value(rows, f"gemm_f32/{f32_isa}/{s}"), value(rows, f"gemm_f32/{f32_isa}/{s}", "pct_peak")
+        q, qp = value(rows, f"gemm_q8/{q8_isa}/{s}"), value(rows, f"gemm_q8/{q8_isa}/{s}", "pct_peak")
+        df, dq = value(rows, f"dnnl_f32/{s}"), value(rows, f"dnnl_u8s8s32/{s}")
         print(f"| {s} | {fmt(f)} | {fmt(fp, 0)}% | {fmt(df)} | {ratio(f, df)} | {fmt(q)} | {fmt(qp, 0)}% | {fmt(dq)} | {ratio(q, dq)} |")
     print()
 
@@ -70,19 +74,9 @@ def amx_table(rows, shapes):
     print("| GEMM shape | q8 vnni GOPS | q8 amx GOPS | % amx peak | amx/vnni | oneDNN u8s8s32 | amx/oneDNN |")
     print("|---|---|---|---|---|---|---|")
 
-    def g(name, key="GFLOPS"):
-        b = rows.get(name)
-        return b[key] if b and key in b else None
-
-    def fmt(v, p=1):
-        return "-" if v is None else f"{v:.{p}f}"
-
-    def ratio(a, b):
-        return "-" if a is None or b is None else f"{a / b:.2f}"
-
     for s in shapes:
-        v, a = g(f"gemm_q8/vnni/{s}"), g(f"gemm_q8/amx/{s}")
-        ap, d = g(f"gemm_q8/amx/{s}", "pct_peak"), g(f"dnnl_u8s8s32/{s}")
+        v, a = value(rows, f"gemm_q8/vnni/{s}"), value(rows, f"gemm_q8/amx/{s}")
+        ap, d = value(rows, f"gemm_q8/amx/{s}", "pct_peak"), value(rows, f"dnnl_u8s8s32/{s}")
         print(f"| {s} | {fmt(v)} | {fmt(a)} | {fmt(ap, 0)}% | {ratio(a, v)} | {fmt(d)} | {ratio(a, d)} |")
     print()
 

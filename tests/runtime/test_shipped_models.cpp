@@ -68,6 +68,15 @@ struct Engine {
 const uint32_t kPasses[] = {TRIAGE_FORCE_COARSE, TRIAGE_FORCE_FINE, TRIAGE_FORCE_FINE_ALL};
 const char* kPassNames[] = {"coarse", "fine", "fine-all"};
 
+// The model's shipped sample images, decoded as the CLI decodes them.
+void read_samples(const ShippedModel& sm, std::vector<cli::Image>& imgs) {
+  for (const std::string& p : sm.sample_paths()) {
+    imgs.emplace_back();
+    std::string err;
+    ASSERT_TRUE(cli::read_image(p, imgs.back(), err)) << p << ": " << err;
+  }
+}
+
 class ShippedModels : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ShippedModels, FastF32MatchesOracle) {
@@ -172,11 +181,7 @@ TEST_P(ShippedModels, BitIdenticalAcrossThreadsAndBatches) {
   const ShippedModel sm = shipped(GetParam());
   if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet";
   std::vector<cli::Image> imgs;
-  for (const std::string& p : sm.sample_paths()) {
-    imgs.emplace_back();
-    std::string err;
-    ASSERT_TRUE(cli::read_image(p, imgs.back(), err)) << p << ": " << err;
-  }
+  ASSERT_NO_FATAL_FAILURE(read_samples(sm, imgs));
   std::vector<triage_image> views;
   for (const cli::Image& i : imgs) views.push_back(i.view());
   const uint32_t n = static_cast<uint32_t>(views.size());
@@ -222,11 +227,7 @@ TEST_P(ShippedModels, Q8BitIdenticalOnAmxAndVnni) {
   const std::vector<uint8_t> bytes = sm.read_trw("q8");
   ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("q8");
   std::vector<cli::Image> imgs;
-  for (const std::string& p : sm.sample_paths()) {
-    imgs.emplace_back();
-    std::string err;
-    ASSERT_TRUE(cli::read_image(p, imgs.back(), err)) << p << ": " << err;
-  }
+  ASSERT_NO_FATAL_FAILURE(read_samples(sm, imgs));
   for (uint32_t force : {TRIAGE_FORCE_NONE, TRIAGE_FORCE_COARSE, TRIAGE_FORCE_FINE_ALL}) {
     std::vector<float> out[2];
     for (int v = 0; v < 2; ++v) {
