@@ -1,5 +1,5 @@
 # `cmake --install`: libtriage.a, the public header, a CMake package (find_package(triage) ->
-# triage::triage, with its Threads dependency) and triage.pc, versioned with the project.
+# triage::triage, with its Threads and, when built with it, libsodium dependency) and triage.pc, versioned with the project.
 #   <prefix>/lib/libtriage.a [libtriage_cuda.a]   <prefix>/include/triage.h [triage_cuda.h]
 #   <prefix>/lib/cmake/triage/triage{Config,ConfigVersion,Targets}.cmake   <prefix>/lib/pkgconfig/triage.pc
 include(GNUInstallDirs)
@@ -28,6 +28,9 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/triageConfig.cmake ${CMAKE_CURRENT_BIN
 # pkg-config: static linking needs the C++ runtime and threads (libtriage is C++ inside a C API).
 set(TRIAGE_PC_LIBS "-ltriage")
 set(TRIAGE_PC_PRIVATE "-lstdc++ -lm -pthread")
+if(TRIAGE_HAVE_SODIUM)
+  set(TRIAGE_PC_PRIVATE "-lsodium ${TRIAGE_PC_PRIVATE}")
+endif()
 if(TRIAGE_HAVE_CUDA)
   set(TRIAGE_PC_LIBS "-ltriage -ltriage_cuda -ltriage")
   set(TRIAGE_PC_PRIVATE "-lcudart_static -ldl -lrt ${TRIAGE_PC_PRIVATE}")

@@ -27,9 +27,10 @@ void set_open_error(const Error& e) { std::snprintf(g_open_error, sizeof(g_open_
 bool resolve_options(const triage_options* in, triage_options& out, Error& err) {
   triage_options_init(&out);
   if (!in) return true;
-  if (in->struct_size != sizeof(triage_options) && in->struct_size != TRIAGE_OPTIONS_SIZE_V1)
-    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u is not a published size (%u or %zu; use triage_options_init)",
-                   in->struct_size, TRIAGE_OPTIONS_SIZE_V1, sizeof(triage_options));
+  if (in->struct_size != sizeof(triage_options) && in->struct_size != TRIAGE_OPTIONS_SIZE_V1 &&
+      in->struct_size != TRIAGE_OPTIONS_SIZE_V2)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u is not a published size (%u, %u or %zu; use triage_options_init)",
+                   in->struct_size, TRIAGE_OPTIONS_SIZE_V1, TRIAGE_OPTIONS_SIZE_V2, sizeof(triage_options));
   // An older caller's struct: its fields over the defaults, the rest stays default. struct_size then
   // says what this library's struct is, so the engine sees one layout.
   std::memcpy(&out, in, in->struct_size);
@@ -69,7 +70,7 @@ triage_status open_span(const void* data, size_t size, const triage_options* opt
     }
     if (!resolve_options(opts, o, err)) return;
     m = new triage_model;
-    if (!m->engine.load({static_cast<const uint8_t*>(data), size}, o, false, err)) return;
+    if (!m->engine.load({static_cast<const uint8_t*>(data), size}, o, triage::rt::Engine::Mode::Open, err)) return;
   });
   if (err) {
     delete m;
@@ -79,6 +80,29 @@ triage_status open_span(const void* data, size_t size, const triage_options* opt
   g_open_error[0] = '\0';
   *out = m;
   return TRIAGE_OK;
+}
+
+// triage_arena_size / triage_weights_size: a load that stops after sizing, with no caller memory.
+triage_status size_of(const void* data, size_t size, const triage_options* opts, size_t* out_bytes,
+                      triage::rt::Engine::Mode mode) {
+  Error err;
+  guarded(err, [&] {
+    triage_options o;
+    if (!out_bytes || !data || size == 0) {
+      err.set(TRIAGE_E_INVALID_ARGUMENT, "data, size and out_bytes must be non-null / non-zero");
+      return;
+    }
+    *out_bytes = 0;
+    if (!resolve_options(opts, o, err)) return;
+    // The caller's memory is not needed to size it.
+    o.arena = o.weights = nullptr;
+    o.arena_size = o.weights_size = 0;
+    triage::rt::Engine e;
+    if (e.load({static_cast<const uint8_t*>(data), size}, o, mode, err))
+      *out_bytes = mode == triage::rt::Engine::Mode::ArenaSize ? e.arena_bytes() : e.weights_bytes();
+  });
+  if (err) set_open_error(err);
+  return err.code;
 }
 
 }  // namespace
@@ -96,23 +120,11 @@ void triage_options_init(triage_options* o) {
 }
 
 triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts, size_t* out_bytes) {
-  Error err;
-  guarded(err, [&] {
-    triage_options o;
-    if (!out_bytes || !data || size == 0) {
-      err.set(TRIAGE_E_INVALID_ARGUMENT, "data, size and out_bytes must be non-null / non-zero");
-      return;
-    }
-    *out_bytes = 0;
-    if (!resolve_options(opts, o, err)) return;
-    // The caller's arena is not needed to size one.
-    o.arena = nullptr;
-    o.arena_size = 0;
-    triage::rt::Engine e;
-    if (e.load({static_cast<const uint8_t*>(data), size}, o, true, err)) *out_bytes = e.arena_bytes();
-  });
-  if (err) set_open_error(err);
-  return err.code;
+  return size_of(data, size, opts, out_bytes, triage::rt::Engine::Mode::ArenaSize);
+}
+
+triage_status triage_weights_size(const void* data, size_t size, const triage_options* opts, size_t* out_bytes) {
+  return size_of(data, size, opts, out_bytes, triage::rt::Engine::Mode::WeightsSize);
 }
 
 triage_status triage_open_memory(const void* data, size_t size, const triage_options* opts, triage_model** out) {
@@ -167,6 +179,7 @@ triage_status triage_classify_batch(triage_model* model, const triage_image* ima
 }
 
 static_assert(TRIAGE_OPTIONS_SIZE_V1 == offsetof(triage_options, arena), "published options size V1");
+static_assert(TRIAGE_OPTIONS_SIZE_V2 == offsetof(triage_options, public_key), "published options size V2");
 static_assert(TRIAGE_MODEL_INFO_SIZE_MIN == offsetof(triage_model_info, model_name) + sizeof(const char*), "info size");
 
 triage_status triage_get_info(const triage_model* model, triage_model_info* out) {
@@ -211,6 +224,7 @@ const char* triage_status_name(triage_status s) {
     case TRIAGE_E_LIMIT: return "LIMIT";
     case TRIAGE_E_NOMEM: return "NOMEM";
     case TRIAGE_E_INTERNAL: return "INTERNAL";
+    case TRIAGE_E_SIGNATURE: return "SIGNATURE";
   }
   return "UNKNOWN";
 }

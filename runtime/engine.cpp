@@ -48,24 +48,30 @@ bool check_options(const triage_options& o, Error& err) {
   if (!o.arena && o.arena_size != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena_size set without options.arena");
   if (o.arena && reinterpret_cast<uintptr_t>(o.arena) % kArenaAlign != 0)
     return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena must be %zu-byte aligned", kArenaAlign);
+  if (!o.weights && o.weights_size != 0)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.weights_size set without options.weights");
+  if (o.weights && reinterpret_cast<uintptr_t>(o.weights) % 64 != 0)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.weights must be 64-byte aligned");
   return true;
 }
 
 }  // namespace
 
-bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bool size_only, Error& err) {
+bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err) {
   if (!check_options(opts, err)) return false;
   opts_ = opts;
   if (bytes.size() > TRIAGE_MAX_MODEL_BYTES)
     return err.set(TRIAGE_E_LIMIT, "model of %zu bytes exceeds the cap", bytes.size());
   LoadedModel lm;
-  if (!load_model(bytes, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, label_ptrs_,
+  if (!load_model(bytes, opts.public_key, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, label_ptrs_,
                   err))
     return false;
   const ModelTensors& tensors = lm.tensors;
 
   isa_ = kernels::select_isa(isa_cap(opts.isa_cap));
-  if (!pack_model(cfg_, tensors, isa_, pm_, err)) return false;
+  if (mode == Mode::WeightsSize) return packed_bytes(cfg_, tensors, isa_, weights_bytes_, err);
+  if (!pack_model(cfg_, tensors, isa_, opts.weights, opts.weights_size, pm_, err)) return false;
+  weights_bytes_ = pm_.bytes();
 
   // Plan for the worst case of the chosen policy: every image escalated, with K = topk or Gc.
   const bool cfvit = cfg_.arch == Arch::CfVit;
@@ -75,7 +81,7 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, bo
   shape_.coarse = cfvit;
   shape_.fine_k = !cfvit ? 0 : opts.force == TRIAGE_FORCE_COARSE ? -1 : fine_k_;
   if (!plan_workspace(cfg_, pm_, isa_, shape_, plan_, err)) return false;
-  if (size_only) return true;
+  if (mode == Mode::ArenaSize) return true;
 
   unsigned char* arena = static_cast<unsigned char*>(opts.arena);
   if (arena) {

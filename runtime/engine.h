@@ -18,11 +18,14 @@ namespace triage::rt {
 
 class Engine {
  public:
-  // Parses, validates and packs the model at bytes, plans the arena and (unless size_only) starts the
-  // threads and binds the arena (the caller's, or an owned one). bytes may be freed afterwards.
-  bool load(std::span<const uint8_t> bytes, const triage_options& opts, bool size_only, Error& err);
+  // Open: parses, validates and packs the model at bytes (into the caller's weights memory or owned
+  // storage), plans the arena, starts the threads and binds the arena (the caller's, or an owned one);
+  // bytes may be freed afterwards. ArenaSize stops after planning, WeightsSize after sizing the weights.
+  enum class Mode { Open, ArenaSize, WeightsSize };
+  bool load(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err);
 
   size_t arena_bytes() const { return plan_.arena.total; }
+  size_t weights_bytes() const { return weights_bytes_; }
   const ModelConfig& config() const { return cfg_; }
 
   // Validates n images and classifies them. false + err on an invalid argument (nothing computed).
@@ -57,6 +60,7 @@ class Engine {
   std::vector<float> cls_rows_;          // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call
   std::vector<uint8_t> cls_pass_;        // [max_batch] bit 0: coarse row valid, bit 1: fine row valid
   int last_n_ = 0;                       // images of the last classify call
+  size_t weights_bytes_ = 0;             // packed weights (Mode::WeightsSize and after open)
 };
 
 }  // namespace triage::rt

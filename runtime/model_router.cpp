@@ -1,5 +1,6 @@
 #include "runtime/model_router.h"
 
+#include "runtime/model_signature.h"
 #include "runtime/router.h"
 
 namespace triage::rt {
@@ -14,8 +15,9 @@ triage_status map_trw(trw::Errc c) {
   }
 }
 
-bool load_model(std::span<const uint8_t> bytes, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
+bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
                 ModelConfig& cfg, RouterThresholds& router, std::vector<const char*>& labels, Error& err) {
+  if (!open_signed(bytes, public_key, bytes, err)) return false;
   trw::Error te;
   // The reader wants a 64-byte aligned buffer (aligned tensor views): copy an unaligned span.
   if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0) {

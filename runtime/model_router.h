@@ -20,7 +20,8 @@ namespace triage::rt {
 
 triage_status map_trw(trw::Errc c);
 
-// A model file opened for binding: the parsed file and its tensor views (into `bytes`, or into `copy`
+// A model file opened for binding (after the signature check of runtime/model_signature.h when
+// public_key is set; a signed file's trailer is never parsed as model bytes): the parsed file and its tensor views (into `bytes`, or into `copy`
 // when bytes were not 64-byte aligned); they live until the engine has packed the weights.
 // load_model fills it and, for the engine to keep, cfg, the thresholds in force under the open's policy
 // (in_force with allow_uncalibrated / force) and the class-name pointers results and info expose.
@@ -29,7 +30,7 @@ struct LoadedModel {
   trw::File file;
   ModelTensors tensors;
 };
-bool load_model(std::span<const uint8_t> bytes, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
+bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
                 ModelConfig& cfg, RouterThresholds& router, std::vector<const char*>& labels, Error& err);
 
 // The coarse pass's decision for one image: softmax of logits into probs, then exit (r filled: class,

@@ -134,14 +134,32 @@ size_t PackedModel::gemm_scratch_floats() const {
   return s;
 }
 
-bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, PackedModel& out, Error& err) {
+bool packed_bytes(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, size_t& bytes, Error& err) {
+  PackedModel scratch;
+  Packer sizing(cfg, isa, nullptr);
+  walk(sizing, cfg, t, scratch);
+  if (!sizing.ok() || !align_up_ok(sizing.used(), 64, bytes)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
+  return true;
+}
+
+bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, void* mem, size_t mem_size,
+                PackedModel& out, Error& err) {
   out.isa = isa;
   Packer sizing(cfg, isa, nullptr);
   walk(sizing, cfg, t, out);
-  if (!sizing.ok()) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
-  if (!out.storage.allocate(sizing.used()))
-    return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for packed weights", sizing.used());
-  Packer fill(cfg, isa, out.storage.data());
+  size_t need = 0;  // whole 64-byte lines, as owned storage (AlignedBuffer) rounds
+  if (!sizing.ok() || !align_up_ok(sizing.used(), 64, need)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
+  if (mem) {
+    if (mem_size < need)
+      return err.set(TRIAGE_E_NOMEM, "options.weights_size %zu is below the %zu bytes the packed weights take", mem_size, need);
+    std::memset(mem, 0, need);  // padding between and inside packed tensors reads as zero, as in owned storage
+    out.base = static_cast<unsigned char*>(mem);
+  } else {
+    if (!out.storage.allocate(need)) return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for packed weights", need);
+    out.base = out.storage.data();
+  }
+  out.nbytes = need;
+  Packer fill(cfg, isa, out.base);
   walk(fill, cfg, t, out);
   if (!fill.ok() || fill.used() != sizing.used()) return err.set(TRIAGE_E_INTERNAL, "weight packing walk mismatch");
   return true;

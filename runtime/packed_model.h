@@ -38,14 +38,21 @@ struct PackedModel {
   PackedLinear head;
   const float *reuse_norm_w = nullptr, *reuse_norm_b = nullptr;  // cfvit
   PackedLinear reuse_fc1, reuse_fc2;                             // cfvit
-  AlignedBuffer storage;
+  AlignedBuffer storage;        // owned memory, when the caller gave none
+  unsigned char* base = nullptr;  // the packed weights: storage's, or the caller's (options.weights)
+  size_t nbytes = 0;
 
-  size_t bytes() const { return storage.size(); }
+  size_t bytes() const { return nbytes; }
   // Largest per-call GEMM scratch (floats) over every linear.
   size_t gemm_scratch_floats() const;
 };
 
-// Packs every tensor of t for isa into out (one allocation). false + err (NOMEM, LIMIT).
-bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, PackedModel& out, Error& err);
+// Bytes the packed weights of t take for isa (the layout walk without packing). false + err (LIMIT).
+bool packed_bytes(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, size_t& bytes, Error& err);
+
+// Packs every tensor of t for isa into out: into caller memory (mem, 64-byte aligned, mem_size bytes;
+// too small is NOMEM) or, with mem NULL, one owned allocation. false + err (NOMEM, LIMIT).
+bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, void* mem, size_t mem_size,
+                PackedModel& out, Error& err);
 
 }  // namespace triage::rt

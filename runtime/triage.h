@@ -41,7 +41,9 @@ typedef enum triage_status {
   TRIAGE_E_UNSUPPORTED = 4,      /* valid but not supported here (architecture, ISA, dtype, ...) */
   TRIAGE_E_LIMIT = 5,            /* an argument or a model dimension is above a hard cap */
   TRIAGE_E_NOMEM = 6,            /* allocation failed, or the caller's arena is too small */
-  TRIAGE_E_INTERNAL = 7          /* a bug: please report with the message */
+  TRIAGE_E_INTERNAL = 7,         /* a bug: please report with the message */
+  TRIAGE_E_SIGNATURE = 8         /* options.public_key is set and the file is not signed by that key:
+                                    unsigned, signed by another key, or changed after signing */
 } triage_status;
 
 /* Instruction-set cap: the engine uses the best level the CPU and OS support, at most this one. */
@@ -69,7 +71,8 @@ typedef enum triage_pixel { TRIAGE_PIXEL_U8 = 1, TRIAGE_PIXEL_U16 = 2 } triage_p
 /* Versioned by struct_size: always start from triage_options_init(&o). A caller compiled against an
  * older header passes its smaller struct_size: every published size is accepted (fields the caller's
  * struct lacks keep their defaults); a size this library does not know is TRIAGE_E_INVALID_ARGUMENT.
- * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. flags) and sizeof(triage_options) (+ arena). */
+ * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. flags), TRIAGE_OPTIONS_SIZE_V2 (+ arena) and
+ * sizeof(triage_options) (+ public_key, weights). */
 typedef struct triage_options {
   uint32_t struct_size; /* sizeof(triage_options) */
   uint32_t threads;     /* 1..TRIAGE_MAX_THREADS; 1 = run on the calling thread only */
@@ -79,6 +82,14 @@ typedef struct triage_options {
   uint32_t flags;       /* TRIAGE_OPEN_* bits (0 by default; unknown bits are an error) */
   void* arena;          /* caller memory for all activations (64-byte aligned), or NULL */
   size_t arena_size;    /* bytes at arena; at least triage_arena_size() */
+  const uint8_t* public_key; /* 32-byte Ed25519 public key, or NULL. Set: open (and triage_arena_size)
+                                accept only a file signed by this key (`triage sign`), verified over every
+                                byte before anything else is parsed; anything else is TRIAGE_E_SIGNATURE
+                                (TRIAGE_E_UNSUPPORTED in a build without libsodium). NULL: no check; a
+                                signed file opens as its unsigned model. */
+  void* weights;             /* caller memory for the packed weights (64-byte aligned), or NULL (the handle
+                                allocates them). Must stay valid and untouched until triage_close. */
+  size_t weights_size;       /* bytes at weights; at least triage_weights_size() */
 } triage_options;
 
 /* triage_options.flags.
@@ -144,11 +155,12 @@ typedef struct triage_model_info {
 } triage_model_info;
 
 #define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */
+#define TRIAGE_OPTIONS_SIZE_V2 40u   /* offsetof(triage_options, public_key): before signed models (LP64) */
 #define TRIAGE_MODEL_INFO_SIZE_MIN 16u
 
 typedef struct triage_model triage_model;
 
-/* Fills defaults: threads 1, isa AUTO, max_batch 1, force NONE, arena NULL. */
+/* Fills defaults: threads 1, isa AUTO, max_batch 1, force NONE, no caller memory, no required key. */
 void triage_options_init(triage_options* opts);
 
 /* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch,
@@ -157,6 +169,12 @@ void triage_options_init(triage_options* opts);
  * initialisation, not per image. */
 triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts,
                                 size_t* out_bytes);
+
+/* Bytes of caller memory (options.weights) the packed weights of the model at (data, size) take with
+ * these options (the ISA matters; the other memory fields are ignored). The same number
+ * triage_model_info.weight_bytes reports after open. Validates the model like an open but packs nothing. */
+triage_status triage_weights_size(const void* data, size_t size, const triage_options* opts,
+                                  size_t* out_bytes);
 
 /* Opens a model from a memory span (the span may be freed once this returns) or from a file. opts may
  * be NULL (defaults). On failure *out is NULL and triage_open_error() says why. */

@@ -1,6 +1,27 @@
 # Every external dependency is found here, from Debian packages (tools/setup.sh installs them) or the
 # CUDA toolkit. Nothing is vendored: this folder holds the glue only.
-find_package(Threads REQUIRED)               # the only dependency of libtriage itself
+find_package(Threads REQUIRED)               # the one required dependency of libtriage itself
+
+# libsodium (libsodium-dev): Ed25519 verification of signed models inside libtriage and signing in
+# `triage sign`. Optional for the library (TRIAGE_SIGNING=AUTO: without it a required public key is
+# TRIAGE_E_UNSUPPORTED), required for the tools. Found without pkg-config, so a library-only build still
+# needs nothing but a compiler and CMake.
+set(TRIAGE_SIGNING AUTO CACHE STRING "Verify signed models with libsodium: AUTO (when found), ON, OFF")
+set_property(CACHE TRIAGE_SIGNING PROPERTY STRINGS AUTO ON OFF)
+set(TRIAGE_HAVE_SODIUM OFF)
+if(NOT TRIAGE_SIGNING STREQUAL "OFF")
+  find_path(TRIAGE_SODIUM_INCLUDE_DIR sodium.h)
+  find_library(TRIAGE_SODIUM_LIBRARY sodium)
+  if(TRIAGE_SODIUM_INCLUDE_DIR AND TRIAGE_SODIUM_LIBRARY)
+    add_library(triage::sodium UNKNOWN IMPORTED GLOBAL)
+    set_target_properties(triage::sodium PROPERTIES IMPORTED_LOCATION "${TRIAGE_SODIUM_LIBRARY}"
+                          INTERFACE_INCLUDE_DIRECTORIES "${TRIAGE_SODIUM_INCLUDE_DIR}")
+    set(TRIAGE_HAVE_SODIUM ON)
+  elseif(TRIAGE_SIGNING STREQUAL "ON" OR NOT TRIAGE_LIB_ONLY)
+    message(FATAL_ERROR "libsodium not found (apt-get install libsodium-dev); the tools need it for `triage sign`")
+  endif()
+endif()
+message(STATUS "triage: signed-model verification (libsodium) ${TRIAGE_HAVE_SODIUM}")
 if(NOT TRIAGE_LIB_ONLY)
   find_package(PNG REQUIRED)               # libpng-dev: reading PNG inputs (tools, tests)
   find_package(JPEG REQUIRED)              # libjpeg62-turbo-dev: reading JPEG inputs (tools, tests)

@@ -4,6 +4,8 @@
  * would hand over its frame buffer instead). Prints one line per image:
  *   <path> <class> <confidence> <route> <review>
  * Usage: firmware_demo [--threads N] IMAGE.npy...
+ * Built with -DTRIAGE_PUBLIC_KEY=<64 hex digits> (the .pub of `triage keygen`), the program pins that
+ * release key: it opens only a model signed by it (`triage sign`), as a fab's tools should.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +26,24 @@ static unsigned char arena[ARENA_BYTES] __attribute__((aligned(64)));
 #define MAX_PIXELS (1u << 22)
 static uint16_t file_order[MAX_PIXELS];
 static uint16_t pixels[MAX_PIXELS];
+
+/* The release key pinned at build time (TRIAGE_PUBLIC_KEY_HEX), as 32 bytes; 0 when none or malformed. */
+static int pinned_key(uint8_t out[32]) {
+#ifdef TRIAGE_PUBLIC_KEY_HEX
+  const char* hex = TRIAGE_PUBLIC_KEY_HEX;
+  int k;
+  if (strlen(hex) != 64) return 0;
+  for (k = 0; k < 32; k++) {
+    unsigned v;
+    if (sscanf(hex + 2 * k, "%2x", &v) != 1) return 0;
+    out[k] = (uint8_t)v;
+  }
+  return 1;
+#else
+  (void)out;
+  return 0;
+#endif
+}
 
 /* Minimal .npy (version 1) reader: 2-D (H, W) or 3-D (H, W, C) |u1 or <u2 arrays, C or Fortran order
  * (numpy writes rotated / transposed maps in Fortran order). Returns 0 on success. */
@@ -85,7 +105,9 @@ int main(int argc, char** argv) {
   size_t need = 0, size = (size_t)(triage_model_blob_end - triage_model_blob);
   int i = 1, failures = 0;
   triage_status s;
+  static uint8_t key[32];
   triage_options_init(&o);
+  if (pinned_key(key)) o.public_key = key;
   if (argc > 2 && strcmp(argv[1], "--threads") == 0) {
     o.threads = (uint32_t)atoi(argv[2]);
     i = 3;
@@ -109,8 +131,8 @@ int main(int argc, char** argv) {
   memset(&info, 0, sizeof info);
   info.struct_size = sizeof info;
   triage_get_info(model, &info);
-  fprintf(stderr, "firmware_demo: triage %s, model %s (%zu bytes embedded), isa %s, arena %zu of %u bytes\n",
-          triage_version(), info.model_name, size, info.isa, need, ARENA_BYTES);
+  fprintf(stderr, "firmware_demo: triage %s, model %s (%zu bytes embedded%s), isa %s, arena %zu of %u bytes\n",
+          triage_version(), info.model_name, size, o.public_key ? ", signature verified" : "", info.isa, need, ARENA_BYTES);
   for (; i < argc; i++) {
     triage_image img;
     triage_result r;

@@ -137,7 +137,7 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
 
   // Model: the CPU runtime's parser, config and tensor binding (the same checks as triage_open_*).
   LoadedModel lm;
-  if (!load_model(bytes, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, labels_, err))
+  if (!load_model(bytes, nullptr, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, labels_, err))
     return false;
   const ModelTensors& tensors = lm.tensors;
   if (!check_model_support(cfg_, err)) return false;

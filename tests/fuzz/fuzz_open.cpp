@@ -3,6 +3,8 @@
 // small image with the model's channel count and one forced-fine classify, then close. Invariants: an
 // open either succeeds with a handle or fails with a non-OK status, a NULL handle and a message; a
 // classify on an opened model returns OK or a status with a message, and an OK result names a class.
+// With a required public key whose secret nobody has, every input is refused as TRIAGE_E_SIGNATURE
+// (the signature is checked before any model byte is parsed), or UNSUPPORTED in a build without libsodium.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +35,19 @@ void classify_once(triage_model* m, uint32_t channels) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  {
+    static const uint8_t kNobodysKey[32] = {0x3d, 0x40, 0x17, 0xc3, 0xe8, 0x43, 0x89, 0x5a, 0x92, 0xb7, 0x0a,
+                                            0xa7, 0x4d, 0x1b, 0x7e, 0xbc, 0x9c, 0x98, 0x2c, 0xcf, 0x2e, 0xc4,
+                                            0x96, 0x8c, 0xc0, 0xcd, 0x55, 0xf1, 0x2a, 0xf4, 0x66, 0x0c};
+    triage_options o;
+    triage_options_init(&o);
+    o.public_key = kNobodysKey;
+    triage_model* m = reinterpret_cast<triage_model*>(1);
+    const triage_status s = triage_open_memory(data, size, &o, &m);
+    FUZZ_CHECK(s == TRIAGE_E_SIGNATURE || s == TRIAGE_E_UNSUPPORTED || (s == TRIAGE_E_INVALID_ARGUMENT && size == 0),
+               "with a required key nothing opens and every refusal is a signature refusal");
+    FUZZ_CHECK(m == nullptr, "a failed open leaves a NULL handle");
+  }
   for (uint32_t force : {uint32_t(TRIAGE_FORCE_NONE), uint32_t(TRIAGE_FORCE_FINE)}) {
     triage_options o;
     triage_options_init(&o);

@@ -1,6 +1,8 @@
 // Regenerates the committed seeds of corpus/open/ (not run by ctest): small random models of the family
 // (tests/runtime/random_model), each dtype, plain ViT, 3 channels, uncalibrated and calibrated router keys.
 //   build/tests/fuzz/make_open_corpus tests/fuzz/corpus/open
+// cfvit_q8_signed.trw (the signature trailer) is cfvit_q8.trw through `triage sign` with a throw-away key:
+//   triage keygen --out /tmp/k && triage sign cfvit_q8.trw --key /tmp/k.key -o cfvit_q8_signed.trw
 #include <cstdio>
 #include <string>
 

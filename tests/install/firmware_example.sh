@@ -31,4 +31,26 @@ samples=("$src"/models/awc-wm811k/samples/*.npy)
 "$work/fw/firmware_demo" "${samples[@]}" >"$work/fw.out"
 "$cli" run "$model" "${samples[@]}" --threads 1 | awk '$1 != "summary:" {print $1, $2, $3, $4, $5}' >"$work/cli.out"
 if ! diff -u "$work/cli.out" "$work/fw.out"; then echo "FAIL: firmware_demo and triage run disagree"; exit 1; fi
-echo "PASS: ${#samples[@]} samples, firmware_demo == triage run ($(grep -o 'static link [01]' "$work/fw.log"))"
+# 5. signed release: the same program pinned to a release key decides the same on the signed model,
+#    and a build pinned to that key refuses the unsigned model (status SIGNATURE)
+signing=no
+if grep -q "Libs.private: -lsodium" "$work/prefix/lib/pkgconfig/triage.pc"; then
+  "$cli" keygen --out "$work/release" > /dev/null
+  "$cli" sign "$model" --key "$work/release.key" -o "$work/signed.trw" > /dev/null
+  hex=$(awk '{print $2}' "$work/release.pub")
+  for m in signed unsigned; do
+    f="$work/signed.trw"; [ $m = unsigned ] && f="$model"
+    cmake -S "$src/examples/firmware" -B "$work/fw-$m" -DCMAKE_PREFIX_PATH="$work/prefix" -DTRIAGE_MODEL="$f" \
+      -DTRIAGE_PUBLIC_KEY="$hex" >"$work/fw-$m.log" 2>&1 && cmake --build "$work/fw-$m" >>"$work/fw-$m.log" 2>&1 \
+      || { tail -n 30 "$work/fw-$m.log"; exit 1; }
+  done
+  "$work/fw-signed/firmware_demo" "${samples[@]}" >"$work/fw-signed.out" 2>"$work/fw-signed.err"
+  grep -q "signature verified" "$work/fw-signed.err" || { echo "FAIL: pinned build did not verify"; exit 1; }
+  diff -u "$work/cli.out" "$work/fw-signed.out" || { echo "FAIL: signed model decides differently"; exit 1; }
+  if "$work/fw-unsigned/firmware_demo" "${samples[@]}" >/dev/null 2>"$work/fw-unsigned.err"; then
+    echo "FAIL: a build pinned to the release key opened an unsigned model"; exit 1
+  fi
+  grep -q "SIGNATURE" "$work/fw-unsigned.err" || { echo "FAIL: refusal: $(cat "$work/fw-unsigned.err")"; exit 1; }
+  signing=yes
+fi
+echo "PASS: ${#samples[@]} samples, firmware_demo == triage run ($(grep -o 'static link [01]' "$work/fw.log"); pinned release key: $signing)"

@@ -11,18 +11,29 @@
 
 namespace {
 std::atomic<bool> g_on{false};
-std::atomic<uint64_t> g_count{0};
-inline void note() {
-  if (g_on.load(std::memory_order_relaxed)) g_count.fetch_add(1, std::memory_order_relaxed);
+std::atomic<uint64_t> g_count{0}, g_bytes{0}, g_largest{0};
+inline void note(size_t n) {
+  if (!g_on.load(std::memory_order_relaxed)) return;
+  g_count.fetch_add(1, std::memory_order_relaxed);
+  g_bytes.fetch_add(n, std::memory_order_relaxed);
+  uint64_t cur = g_largest.load(std::memory_order_relaxed);
+  while (n > cur && !g_largest.compare_exchange_weak(cur, n, std::memory_order_relaxed)) {
+  }
 }
 }  // namespace
 
 namespace triage::test {
 void alloc_counting(bool on) {
-  if (on) g_count.store(0);
+  if (on) {
+    g_count.store(0);
+    g_bytes.store(0);
+    g_largest.store(0);
+  }
   g_on.store(on);
 }
 uint64_t alloc_count() { return g_count.load(); }
+uint64_t alloc_bytes() { return g_bytes.load(); }
+uint64_t alloc_largest() { return g_largest.load(); }
 }  // namespace triage::test
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -31,7 +42,7 @@ extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(con
                                                          void (*free_hook)(const volatile void*));
 
 namespace {
-void on_malloc(const volatile void*, size_t) { note(); }
+void on_malloc(const volatile void*, size_t n) { note(n); }
 void on_free(const volatile void*) {}
 const int g_hooks = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
 }  // namespace
@@ -48,28 +59,28 @@ void __libc_free(void*);
 
 extern "C" {
 void* malloc(size_t n) {
-  note();
+  note(n);
   return __libc_malloc(n);
 }
 void* calloc(size_t a, size_t b) {
-  note();
+  note(a * b);
   return __libc_calloc(a, b);
 }
 void* realloc(void* p, size_t n) {
-  note();
+  note(n);
   return __libc_realloc(p, n);
 }
 void free(void* p) { __libc_free(p); }
 void* aligned_alloc(size_t al, size_t n) {
-  note();
+  note(n);
   return __libc_memalign(al, n);
 }
 void* memalign(size_t al, size_t n) {
-  note();
+  note(n);
   return __libc_memalign(al, n);
 }
 int posix_memalign(void** out, size_t al, size_t n) {
-  note();
+  note(n);
   void* p = __libc_memalign(al, n);
   if (!p) return ENOMEM;
   *out = p;
@@ -78,19 +89,19 @@ int posix_memalign(void** out, size_t al, size_t n) {
 }
 
 void* operator new(size_t n) {
-  note();
+  note(n);
   void* p = __libc_malloc(n ? n : 1);
   if (!p) throw std::bad_alloc();
   return p;
 }
 void* operator new[](size_t n) { return operator new(n); }
 void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  note();
+  note(n);
   return __libc_malloc(n ? n : 1);
 }
 void* operator new[](size_t n, const std::nothrow_t&) noexcept { return operator new(n, std::nothrow); }
 void* operator new(size_t n, std::align_val_t al) {
-  note();
+  note(n);
   void* p = __libc_memalign(static_cast<size_t>(al), n ? n : 1);
   if (!p) throw std::bad_alloc();
   return p;

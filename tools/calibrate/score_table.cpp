@@ -13,6 +13,7 @@
 #include "tools/convert/file_io.h"
 #include "tools/convert/sha256.h"
 #include "weights_format/trw.h"
+#include "weights_format/signed_file.h"
 
 namespace triage::calib {
 namespace {
@@ -61,7 +62,7 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
   trw::Buffer buf;
   trw::Error terr;
   trw::File file;
-  if (!buf.read_file(model_path, terr) || !file.parse(buf.span(), terr)) {
+  if (!buf.read_file(model_path, terr) || !trw::parse_model_part(buf.span(), file, terr)) {
     err = cli::printable(model_path) + ": " + terr.message;
     return false;
   }

@@ -2,6 +2,7 @@
 
 #include "tools/convert/router_keys.h"
 #include "weights_format/trw.h"
+#include "weights_format/signed_file.h"
 
 namespace triage::calib {
 
@@ -11,7 +12,7 @@ bool write_calibrated_model(const std::string& model_path, const std::string& ou
   trw::Buffer buf;
   trw::File f;
   trw::Error terr;
-  if (!buf.read_file(model_path, terr) || !f.parse(buf.span(), terr)) {
+  if (!buf.read_file(model_path, terr) || !trw::parse_model_part(buf.span(), f, terr)) {
     err = model_path + ": " + terr.message;
     return false;
   }

@@ -26,6 +26,7 @@
 #include "tools/cli/dataset.h"
 #include "tools/cli/text.h"
 #include "weights_format/trw.h"
+#include "weights_format/signed_file.h"
 
 namespace triage::cli {
 namespace {
@@ -183,7 +184,7 @@ int cmd_adapt(int argc, char** argv) {
   trw::Buffer buf;
   trw::File base;
   trw::Error terr;
-  if (!buf.read_file(model_path, terr) || !base.parse(buf.span(), terr)) {
+  if (!buf.read_file(model_path, terr) || !trw::parse_model_part(buf.span(), base, terr)) {
     std::fprintf(stderr, "triage adapt: %s: %s\n", printable(model_path).c_str(), printable(terr.message).c_str());
     return 1;
   }

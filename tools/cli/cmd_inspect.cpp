@@ -5,11 +5,14 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "runtime/triage.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/key_file.h"
 #include "tools/cli/text.h"
+#include "weights_format/signed_file.h"
 #include "weights_format/trw.h"
 
 namespace triage::cli {
@@ -18,13 +21,17 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: triage inspect FILE.trw [--json]\n"
+    "usage: triage inspect FILE.trw [--json] [--public-key KEY.pub]\n"
     "  Validates the file (layout, caps, header / file / per-tensor CRC32C) and prints its header,\n"
     "  metadata and tensor table, then which router thresholds the engine puts in force (calibrated,\n"
     "  or fail-safe for an uncalibrated file: the good class is never decided unless the caller opts\n"
     "  in with --allow-uncalibrated / TRIAGE_OPEN_ALLOW_UNCALIBRATED), or why the engine refuses it.\n"
     "  Exit status 0 only for a valid file; otherwise one line on stderr.\n"
-    "  --json          print one JSON object instead of text\n";
+    "  A signed file (`triage sign`) shows its signer's key id and whether the signature verifies over\n"
+    "  every byte (a signature that does not is an invalid file).\n"
+    "  --json          print one JSON object instead of text\n"
+    "  --public-key F  also say whether the signer is this key, and open the model with it as the engine\n"
+    "                  does with options.public_key (exit 1 when the engine refuses)\n";
 
 constexpr size_t kTextArrayItems = 16;  // longer arrays are cut in the text output (not in --json)
 
@@ -79,6 +86,26 @@ std::string meta_text(const trw::MetaValue& v) {
   return dump(j);
 }
 
+// The signature trailer, verified against the key it names (integrity; whether that key is the one a
+// tool requires is --public-key's question).
+struct SignatureView {
+  bool is_signed = false;
+  bool verifies = false;
+  std::string key_id, public_key_hex;
+};
+
+SignatureView signature_view(const trw::SignedFile& sf) {
+  SignatureView v;
+  if (!sf.is_signed) return v;
+  v.is_signed = true;
+  v.key_id = trw::key_id(sf.public_key);
+  std::string line = key_line(kPublicTag, sf.public_key);
+  v.public_key_hex = line.substr(std::string(kPublicTag).size() + 1, 64);
+  v.verifies = sodium_init() >= 0 &&
+               crypto_sign_verify_detached(sf.signature, sf.message.data(), sf.message.size(), sf.public_key) == 0;
+  return v;
+}
+
 // What the engine makes of the file's router: it opens the file as `triage run` does (default options)
 // and reports the thresholds and the policy in force, or the engine's refusal.
 struct RouterView {
@@ -88,10 +115,13 @@ struct RouterView {
   std::string good_name;
 };
 
-RouterView router_view(std::span<const uint8_t> bytes) {
+RouterView router_view(std::span<const uint8_t> bytes, const uint8_t* public_key) {
   RouterView v;
   triage_model* m = nullptr;
-  if (triage_open_memory(bytes.data(), bytes.size(), nullptr, &m) != TRIAGE_OK) {
+  triage_options o;
+  triage_options_init(&o);
+  o.public_key = public_key;
+  if (triage_open_memory(bytes.data(), bytes.size(), &o, &m) != TRIAGE_OK) {
     v.error = triage_open_error();
     return v;
   }
@@ -144,6 +174,16 @@ json router_json(const RouterView& v) {
           {"review_threshold", i.review_threshold}};
 }
 
+void print_signature(const SignatureView& sv, const std::string& required_id) {
+  if (!sv.is_signed) std::printf("signature   none (unsigned file)\n");
+  else
+    std::printf("signature   Ed25519 by key id %s (public key %s): %s\n", sv.key_id.c_str(), sv.public_key_hex.c_str(),
+                sv.verifies ? "verifies over every byte" : "DOES NOT VERIFY (changed after signing)");
+  if (!required_id.empty())
+    std::printf("  required  key id %s: %s\n", required_id.c_str(),
+                sv.is_signed && sv.verifies && sv.key_id == required_id ? "this file is signed by it" : "NOT signed by it");
+}
+
 void print_text(const std::string& path, uint64_t size, const trw::File& f) {
   uint64_t payload = 0;
   for (const auto& t : f.tensors()) payload += t.nbytes;
@@ -164,7 +204,7 @@ void print_text(const std::string& path, uint64_t size, const trw::File& f) {
                 static_cast<unsigned long long>(t.offset), hex32(t.crc32c, 8).c_str());
 }
 
-void print_json(const std::string& path, uint64_t size, const trw::File& f, const RouterView& rv) {
+void print_json(const std::string& path, uint64_t size, const trw::File& f, const RouterView& rv, const SignatureView& sv) {
   json meta = json::object();
   for (const auto& m : f.metadata()) meta[m.key] = meta_json(m.value);
   json tensors = json::array();
@@ -185,6 +225,9 @@ void print_json(const std::string& path, uint64_t size, const trw::File& f, cons
             {"checksums_verified", true},
             {"metadata", std::move(meta)},
             {"tensors", std::move(tensors)},
+            {"signature", sv.is_signed ? json{{"algorithm", "ed25519"}, {"key_id", sv.key_id},
+                                              {"public_key", sv.public_key_hex}, {"verifies", sv.verifies}}
+                                        : json(nullptr)},
             {"router", router_json(rv)}};
   std::printf("%s\n", dump(j).c_str());
 }
@@ -194,7 +237,8 @@ void print_json(const std::string& path, uint64_t size, const trw::File& f, cons
 int cmd_inspect(int argc, char** argv) {
   Args a;
   std::string error;
-  if (!parse_args(argc, argv, {{"--json", nullptr, false}, {"--help", "-h", false}}, a, error)) {
+  if (!parse_args(argc, argv, {{"--json", nullptr, false}, {"--public-key", nullptr, true}, {"--help", "-h", false}}, a,
+                  error)) {
     std::fprintf(stderr, "triage inspect: %s (see triage inspect --help)\n", error.c_str());
     return 2;
   }
@@ -207,22 +251,44 @@ int cmd_inspect(int argc, char** argv) {
     return 2;
   }
   const std::string& path = a.positional[0];
+  uint8_t required[32];
+  std::string required_id;
+  if (a.has("--public-key")) {
+    if (!read_public_key(a.get("--public-key"), required, error)) {
+      std::fprintf(stderr, "triage inspect: --public-key: %s\n", error.c_str());
+      return 2;
+    }
+    required_id = trw::key_id(required);
+  }
   trw::Buffer buf;
   trw::File file;
+  trw::SignedFile sf;
   trw::Error err;
-  if (!buf.read_file(path, err) || !file.parse(buf.span(), err)) {
+  if (!buf.read_file(path, err) || !trw::split_signed(buf.span(), sf, err) || !file.parse(sf.model, err)) {
     std::fprintf(stderr, "triage inspect: %s: invalid: %s\n", printable(path).c_str(),
                  printable(err.message).c_str());
     return 1;
   }
-  const RouterView rv = router_view(buf.span());
+  const SignatureView sv = signature_view(sf);
+  const RouterView rv = router_view(buf.span(), required_id.empty() ? nullptr : required);
   if (a.has("--json")) {
-    print_json(path, buf.span().size(), file, rv);
+    print_json(path, buf.span().size(), file, rv, sv);
   } else {
     print_text(path, buf.span().size(), file);
+    print_signature(sv, required_id);
     print_router(rv);
   }
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  if (std::fflush(stdout) != 0) return 1;
+  if (sv.is_signed && !sv.verifies) {
+    std::fprintf(stderr, "triage inspect: %s: invalid: the signature by key %s does not verify\n", printable(path).c_str(),
+                 sv.key_id.c_str());
+    return 1;
+  }
+  if (!required_id.empty() && !rv.opened) {
+    std::fprintf(stderr, "triage inspect: %s: refused with --public-key: %s\n", printable(path).c_str(), printable(rv.error).c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace triage::cli

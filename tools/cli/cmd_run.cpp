@@ -18,6 +18,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset.h"
 #include "tools/cli/image_io.h"
+#include "tools/cli/key_file.h"
 #include "tools/cli/text.h"
 
 namespace triage::cli {
@@ -29,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kUsage =
     "usage: triage run MODEL.trw INPUT... [--json] [--threads N] [--isa NAME] [--force coarse|fine|fine-all]\n"
     "                  [--labels FILE.csv] [--pages N,N,...] [--audit FILE.jsonl] [--allow-uncalibrated]\n"
+    "                  [--public-key KEY.pub]\n"
     "  Classifies each INPUT image (PNG, JPEG, TIFF, PGM P5, NPY u8/u16, and wafer maps: SINF, SEMI\n"
     "  E142 XML; a folder means every such file in it, sorted) and prints: path, class, confidence,\n"
     "  route, review flag, milliseconds; then a summary (images, mean / p50 / p99 ms, escalation rate,\n"
@@ -51,7 +53,9 @@ constexpr const char* kUsage =
     "                  SHA-256 and name, thresholds, class, confidence, route, review; docs/audit-log.md)\n"
     "  --allow-uncalibrated  decide with the thresholds of a file whose router is not calibrated; without\n"
     "                  it such a file never decides its good class (fail-safe: the most probable defect\n"
-    "                  class, flagged for review); `triage inspect` says which applies\n";
+    "                  class, flagged for review); `triage inspect` says which applies\n"
+    "  --public-key F  accept only a model signed by this Ed25519 key (`triage keygen`, `triage sign`):\n"
+    "                  an unsigned, changed or otherwise signed file is refused (status SIGNATURE)\n";
 
 bool parse_uint(const std::string& s, uint32_t lo, uint32_t hi, uint32_t& out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -122,7 +126,7 @@ int cmd_run(int argc, char** argv) {
                                       {"--isa", nullptr, true},     {"--force", nullptr, true},
                                       {"--labels", nullptr, true},   {"--pages", nullptr, true},
                                       {"--audit", nullptr, true},    {"--allow-uncalibrated", nullptr, false},
-                                      {"--help", "-h", false}};
+                                      {"--public-key", nullptr, true},  {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, args, error)) {
     std::fprintf(stderr, "triage run: %s\n%s", error.c_str(), kUsage);
     return 2;
@@ -161,6 +165,14 @@ int cmd_run(int argc, char** argv) {
     }
   }
   if (args.has("--allow-uncalibrated")) opts.flags |= TRIAGE_OPEN_ALLOW_UNCALIBRATED;
+  uint8_t public_key[32];
+  if (args.has("--public-key")) {
+    if (!read_public_key(args.get("--public-key"), public_key, error)) {
+      std::fprintf(stderr, "triage run: --public-key: %s\n", error.c_str());
+      return 2;
+    }
+    opts.public_key = public_key;
+  }
   std::vector<uint32_t> pages;
   if (args.has("--pages") && !parse_pages(args.get("--pages"), pages, error)) {
     std::fprintf(stderr, "triage run: --pages: %s\n", error.c_str());

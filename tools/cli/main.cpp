@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
     {"eval", triage::cli::cmd_eval, "accuracy, escapes, routing, latency and cost on labelled images"},
     {"bench", triage::cli::cmd_bench, "time the C API in process on images (latency percentiles, images/s, decisions)"},
     {"klarf", triage::cli::cmd_klarf, "classify a KLARF file's defect images, write a new KLARF with the classes"},
+    {"keygen", triage::cli::cmd_keygen, "make an Ed25519 key pair for signing models"},
+    {"sign", triage::cli::cmd_sign, "append an Ed25519 signature to a .trw (tools then accept only the signer's files)"},
 };
 
 void usage(FILE* out) {

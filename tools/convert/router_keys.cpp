@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/convert/json_strict.h"
+#include "weights_format/signed_file.h"
 
 namespace triage::convert {
 namespace {
@@ -183,7 +184,7 @@ bool apply_router_to_output(const std::string& path, const RouterKeys& k, std::s
   trw::Buffer buf;
   trw::File f;
   trw::Error terr;
-  if (!buf.read_file(path, terr) || !f.parse(buf.span(), terr))
+  if (!buf.read_file(path, terr) || !trw::parse_model_part(buf.span(), f, terr))
     return fail(err, Errc::Output, path + ": re-reading the converted file: " + terr.message);
   std::string why;
   if (!router_matches(k, f, why)) {
