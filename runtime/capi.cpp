@@ -28,9 +28,10 @@ bool resolve_options(const triage_options* in, triage_options& out, Error& err) 
   triage_options_init(&out);
   if (!in) return true;
   if (in->struct_size != sizeof(triage_options) && in->struct_size != TRIAGE_OPTIONS_SIZE_V1 &&
-      in->struct_size != TRIAGE_OPTIONS_SIZE_V2)
-    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u is not a published size (%u, %u or %zu; use triage_options_init)",
-                   in->struct_size, TRIAGE_OPTIONS_SIZE_V1, TRIAGE_OPTIONS_SIZE_V2, sizeof(triage_options));
+      in->struct_size != TRIAGE_OPTIONS_SIZE_V2 && in->struct_size != TRIAGE_OPTIONS_SIZE_V3)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.struct_size %u is not a published size (%u, %u, %u or %zu; use triage_options_init)",
+                   in->struct_size, TRIAGE_OPTIONS_SIZE_V1, TRIAGE_OPTIONS_SIZE_V2, TRIAGE_OPTIONS_SIZE_V3,
+                   sizeof(triage_options));
   // An older caller's struct: its fields over the defaults, the rest stays default. struct_size then
   // says what this library's struct is, so the engine sees one layout.
   std::memcpy(&out, in, in->struct_size);
@@ -180,6 +181,7 @@ triage_status triage_classify_batch(triage_model* model, const triage_image* ima
 
 static_assert(TRIAGE_OPTIONS_SIZE_V1 == offsetof(triage_options, arena), "published options size V1");
 static_assert(TRIAGE_OPTIONS_SIZE_V2 == offsetof(triage_options, public_key), "published options size V2");
+static_assert(TRIAGE_OPTIONS_SIZE_V3 == offsetof(triage_options, run_tasks), "published options size V3");
 static_assert(TRIAGE_MODEL_INFO_SIZE_MIN == offsetof(triage_model_info, model_name) + sizeof(const char*), "info size");
 
 triage_status triage_get_info(const triage_model* model, triage_model_info* out) {

@@ -94,7 +94,7 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
     arena = own_arena_.data();
   }
   bind_workspace(cfg_, shape_, plan_, arena, ws_);
-  if (!pool_.start(shape_.threads, err)) return false;
+  if (!pool_.start(shape_.threads, err, opts.run_tasks, opts.run_tasks_ctx)) return false;
   Exec ex;
   ex.isa = isa_;
   ex.pool = &pool_;

@@ -19,10 +19,13 @@ static_assert(TRIAGE_MAX_THREADS <= ThreadPool::kCountMask, "chunk counts must f
 
 ThreadPool::~ThreadPool() { stop(); }
 
-bool ThreadPool::start(int threads, Error& err) {
+bool ThreadPool::start(int threads, Error& err, triage_run_tasks_fn external, void* external_ctx) {
   stop();
   threads_ = threads < 1 ? 1 : threads;
   stop_.store(false);
+  external_ = external;
+  external_ctx_ = external_ctx;
+  if (external_) return true;
   try {
     workers_.reserve(threads_ - 1);
     for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, t] { worker(t); });
@@ -34,6 +37,8 @@ bool ThreadPool::start(int threads, Error& err) {
 }
 
 void ThreadPool::stop() {
+  external_ = nullptr;
+  external_ctx_ = nullptr;
   if (workers_.empty()) return;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -67,6 +72,7 @@ void ThreadPool::run(int n_tasks, Fn fn, void* ctx) {
     return;
   }
   const int chunks = n_tasks < threads_ ? n_tasks : threads_;
+  if (external_) return run_external(n_tasks, chunks, fn, ctx);
   fn_ = fn;
   ctx_ = ctx;
   n_tasks_ = n_tasks;
@@ -82,6 +88,21 @@ void ThreadPool::run(int n_tasks, Fn fn, void* ctx) {
     if (i < kSpinIters) cpu_relax();
     else std::this_thread::yield();
   }
+}
+
+void ThreadPool::run_external(int n_tasks, int chunks, Fn fn, void* ctx) {
+  // Chunk i covers the same tasks as the built-in pool's chunk i and runs with thread id i.
+  struct Job {
+    Fn fn;
+    void* ctx;
+    long n;
+    uint32_t chunks;
+  } job{fn, ctx, n_tasks, static_cast<uint32_t>(chunks)};
+  external_(external_ctx_, job.chunks, [](void* c, uint32_t i) {
+    const Job& j = *static_cast<const Job*>(c);
+    if (i >= j.chunks) return;  // a runner that breaks the contract gets no out-of-range work
+    j.fn(j.ctx, static_cast<int>(j.n * i / j.chunks), static_cast<int>(j.n * (i + 1) / j.chunks), static_cast<int>(i));
+  }, &job);
 }
 
 void ThreadPool::worker(int t) {

@@ -5,6 +5,9 @@
 // to thread t) means a worker that the OS has not scheduled yet never stalls the caller: it simply
 // runs the chunk itself. Dispatching never allocates. Workers spin briefly between dispatches (a
 // forward pass issues many back to back), then sleep on a condition variable.
+// Caller threads (triage_options.run_tasks): start() with an external runner creates no worker; run()
+// hands the same chunks, as indices, to the caller's runner, and each chunk runs with its index as the
+// thread id (at most one chunk per index runs at a time, so per-thread scratch stays private).
 #pragma once
 
 #include <atomic>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "runtime/error.h"
+#include "runtime/triage.h"
 
 namespace triage::rt {
 
@@ -27,8 +31,9 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // Starts threads - 1 workers. false + err when a thread cannot be created.
-  bool start(int threads, Error& err);
+  // Starts threads - 1 workers, or none when external is set (its chunks then run on the caller's
+  // threads through external, see triage_run_tasks_fn). false + err when a thread cannot be created.
+  bool start(int threads, Error& err, triage_run_tasks_fn external = nullptr, void* external_ctx = nullptr);
   int threads() const { return threads_; }
 
   // Runs fn over [0, n_tasks) and returns when every chunk is done. fn gets the id (0..threads-1) of
@@ -61,6 +66,10 @@ class ThreadPool {
   void worker(int t);
   void claim_chunks(uint64_t gen, int t);
   void stop();
+  void run_external(int n_tasks, int chunks, Fn fn, void* ctx);
+
+  triage_run_tasks_fn external_ = nullptr;
+  void* external_ctx_ = nullptr;
 
   int threads_ = 1;
   std::vector<std::thread> workers_;

@@ -71,8 +71,22 @@ typedef enum triage_pixel { TRIAGE_PIXEL_U8 = 1, TRIAGE_PIXEL_U16 = 2 } triage_p
 /* Versioned by struct_size: always start from triage_options_init(&o). A caller compiled against an
  * older header passes its smaller struct_size: every published size is accepted (fields the caller's
  * struct lacks keep their defaults); a size this library does not know is TRIAGE_E_INVALID_ARGUMENT.
- * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. flags), TRIAGE_OPTIONS_SIZE_V2 (+ arena) and
- * sizeof(triage_options) (+ public_key, weights). */
+ * Published sizes: TRIAGE_OPTIONS_SIZE_V1 (threads .. flags), TRIAGE_OPTIONS_SIZE_V2 (+ arena),
+ * TRIAGE_OPTIONS_SIZE_V3 (+ public_key, weights) and sizeof(triage_options) (+ run_tasks). */
+
+/* Caller-provided threads (triage_options.run_tasks), for firmware whose own scheduler owns every thread.
+ * When a step of a pass can use n > 1 threads (2 <= n <= options.threads), the handle calls
+ *   run_tasks(run_tasks_ctx, n, task, task_ctx)
+ * from the thread that called triage_classify*; run_tasks must call task(task_ctx, i) exactly once for
+ * every i in [0, n), on any threads, in any order, concurrently or one after another, and return only
+ * when all n calls have returned. task never blocks, never allocates and never calls into this API; it
+ * returns when its share of the step is done. What a task computes depends only on i and n, so the
+ * results are bit-identical to the built-in pool's with the same options.threads, whatever the
+ * schedule. With run_tasks set the handle creates no thread at all (options.threads is then the number
+ * of shares a step is split into, at most); NULL (the default) uses the built-in pool. */
+typedef void (*triage_task_fn)(void* task_ctx, uint32_t index);
+typedef void (*triage_run_tasks_fn)(void* run_tasks_ctx, uint32_t n, triage_task_fn task, void* task_ctx);
+
 typedef struct triage_options {
   uint32_t struct_size; /* sizeof(triage_options) */
   uint32_t threads;     /* 1..TRIAGE_MAX_THREADS; 1 = run on the calling thread only */
@@ -90,6 +104,8 @@ typedef struct triage_options {
   void* weights;             /* caller memory for the packed weights (64-byte aligned), or NULL (the handle
                                 allocates them). Must stay valid and untouched until triage_close. */
   size_t weights_size;       /* bytes at weights; at least triage_weights_size() */
+  triage_run_tasks_fn run_tasks; /* caller-provided threads (above), or NULL for the built-in pool */
+  void* run_tasks_ctx;           /* passed to run_tasks unchanged */
 } triage_options;
 
 /* triage_options.flags.
@@ -156,11 +172,13 @@ typedef struct triage_model_info {
 
 #define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */
 #define TRIAGE_OPTIONS_SIZE_V2 40u   /* offsetof(triage_options, public_key): before signed models (LP64) */
+#define TRIAGE_OPTIONS_SIZE_V3 64u   /* offsetof(triage_options, run_tasks): before caller threads (LP64) */
 #define TRIAGE_MODEL_INFO_SIZE_MIN 16u
 
 typedef struct triage_model triage_model;
 
-/* Fills defaults: threads 1, isa AUTO, max_batch 1, force NONE, no caller memory, no required key. */
+/* Fills defaults: threads 1, isa AUTO, max_batch 1, force NONE, no caller memory, no required key,
+ * the built-in thread pool. */
 void triage_options_init(triage_options* opts);
 
 /* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch,
