@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "runtime/engine.h"
+#include "runtime/model_router.h"
 #include "runtime/triage.h"
 #include "runtime/version.h"
 #include "weights_format/trw.h"
@@ -144,7 +145,7 @@ triage_status triage_open_file(const char* path, const triage_options* opts, tri
     triage::trw::Error te;
     if (!buf.read_file(path, te)) {
       // The reader's message names the path.
-      err.set(te.code == triage::trw::Errc::Io ? TRIAGE_E_IO : TRIAGE_E_LIMIT, "%s", te.message.c_str());
+      err.set(triage::rt::map_trw(te.code), "%s", te.message.c_str());
       return;
     }
     st = open_span(buf.span().data(), buf.span().size(), opts, out);

@@ -8,6 +8,7 @@ namespace triage::rt {
 triage_status map_trw(trw::Errc c) {
   switch (c) {
     case trw::Errc::Io: return TRIAGE_E_IO;
+    case trw::Errc::NoMemory: return TRIAGE_E_NOMEM;
     case trw::Errc::BadVersion:
     case trw::Errc::UnknownRequiredFeature: return TRIAGE_E_UNSUPPORTED;
     case trw::Errc::LimitExceeded: return TRIAGE_E_LIMIT;

@@ -45,7 +45,7 @@ bool Buffer::assign(std::span<const uint8_t> bytes, Error& err) {
     return fail(err, Errc::LimitExceeded, 0,
                 "buffer of " + std::to_string(bytes.size()) + " bytes exceeds kMaxFileSize");
   uint8_t* p = alloc_aligned(bytes.size());
-  if (p == nullptr) return fail(err, Errc::Io, 0, "cannot allocate " + std::to_string(bytes.size()) + " bytes");
+  if (p == nullptr) return fail(err, Errc::NoMemory, 0, "cannot allocate " + std::to_string(bytes.size()) + " bytes");
   if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
   std::free(data_);
   data_ = p;
@@ -75,7 +75,7 @@ bool Buffer::read_file(const std::string& path, Error& err) {
   uint8_t* p = alloc_aligned(size_t(size));
   if (p == nullptr) {
     ::close(fd);
-    return fail(err, Errc::Io, 0, "cannot allocate " + std::to_string(size) + " bytes for '" + path + "'");
+    return fail(err, Errc::NoMemory, 0, "cannot allocate " + std::to_string(size) + " bytes for '" + path + "'");
   }
   uint64_t got = 0;
   while (got < size) {

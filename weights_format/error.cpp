@@ -19,6 +19,7 @@ const char* errc_name(Errc c) {
     case Errc::Duplicate: return "Duplicate";
     case Errc::NotFound: return "NotFound";
     case Errc::TypeMismatch: return "TypeMismatch";
+    case Errc::NoMemory: return "NoMemory";
   }
   return "Unknown";
 }

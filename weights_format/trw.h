@@ -58,6 +58,7 @@ enum class Errc : int {
   Duplicate,      // duplicate tensor name or metadata key
   NotFound,       // lookup of a missing key / tensor
   TypeMismatch,   // metadata key exists with another type
+  NoMemory,       // an allocation failed (the input may be fine)
 };
 
 const char* errc_name(Errc c);  // "Truncated", "Checksum", ...

@@ -38,7 +38,7 @@ bool File::parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions&
     return parse_unguarded(bytes, err, opt);
   } catch (const std::bad_alloc&) {
     *this = File{};
-    err = Error{Errc::Io, 0, "out of memory while parsing"};
+    err = Error{Errc::NoMemory, 0, "out of memory while parsing"};
     return false;
   }
 }

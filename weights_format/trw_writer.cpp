@@ -194,7 +194,7 @@ bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t>
     }
     tensors_.push_back(std::move(t));
   } catch (const std::bad_alloc&) {
-    return fail(err, Errc::Io, 0, "out of memory holding tensor payload");
+    return fail(err, Errc::NoMemory, 0, "out of memory holding tensor payload");
   }
   return true;
 }
@@ -229,7 +229,7 @@ bool Writer::serialize(std::vector<uint8_t>& out, Error& err) const {
   try {
     out.assign(size_t(fs), 0);
   } catch (const std::bad_alloc&) {
-    return fail(err, Errc::Io, 0, "out of memory for a " + std::to_string(fs) + "-byte file");
+    return fail(err, Errc::NoMemory, 0, "out of memory for a " + std::to_string(fs) + "-byte file");
   }
   uint8_t* b = out.data();
   std::memcpy(b + kMagicOff, kMagic, 8);
