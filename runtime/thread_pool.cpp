@@ -8,12 +8,20 @@
 // mutex, so no wake-up is lost (seq_cst on both sides).
 #include "runtime/thread_pool.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 
 namespace triage::rt {
 namespace {
 constexpr int kSpinIters = 1 << 14;
+#if defined(__x86_64__) || defined(__i386__)
 inline void cpu_relax() { _mm_pause(); }
+#elif defined(__aarch64__)
+inline void cpu_relax() { __asm__ volatile("yield"); }
+#else
+inline void cpu_relax() {}
+#endif
 static_assert(TRIAGE_MAX_THREADS <= ThreadPool::kCountMask, "chunk counts must fit the job word");
 }  // namespace
 

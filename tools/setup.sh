@@ -4,12 +4,13 @@
 # its CMake package needs the OpenCL headers, which --no-install-recommends leaves out (ocl-icd-opencl-dev).
 # libsimde-dev: the emulated build of the AVX-512/VNNI/AMX kernels that the kernel tests run in CI on CPUs
 # without those units (tests/kernels/emulated). libsodium-dev: Ed25519 signed models (triage sign, open
-# with options.public_key). Python packages (numpy, safetensors) serve the
+# with options.public_key). g++-aarch64-linux-gnu + qemu-user: the aarch64 cross build and its tests
+# under emulation (tools/test.sh). Python packages (numpy, safetensors) serve the
 # model-consistency test only; the engine itself never needs Python.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libgtest-dev libgmock-dev libbenchmark-dev libxsimd-dev
       libpng-dev libjpeg62-turbo-dev libtiff-dev nlohmann-json3-dev libsodium-dev libsimde-dev libdnnl-dev ocl-icd-opencl-dev
-      python3 python3-pip)
+      g++-aarch64-linux-gnu qemu-user python3 python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

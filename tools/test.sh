@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds triage and runs every test: the normal build (all tests), then an ASan+UBSan build of the
-# file-format, converter and fuzz-corpus tests (the parsers that read outside input).
+# file-format, converter and fuzz-corpus tests (the parsers that read outside input), then the aarch64
+# cross build with its portable tests under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -15,7 +16,15 @@ cmake --build build-asan -j"$jobs" --target triage_cli models $san_targets
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 { ctest --test-dir build-asan -j"$jobs" -L "format|convert|fuzz" --output-on-failure || true; } 2>&1 \
   | tee build-asan/ctest.log | tail -n 20
+# aarch64: libtriage cross-compiled with g++-aarch64-linux-gnu (cmake/toolchain-aarch64-linux-gnu.cmake)
+# and its portable kernel/runtime/no-allocation tests run under qemu-aarch64 (tests/portable).
+cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
+  -DTRIAGE_LIB_ONLY=ON -DTRIAGE_PORTABLE_TESTS=ON -DTRIAGE_CUDA=OFF >/dev/null
+cmake --build build-arm64 -j"$jobs"
+{ ctest --test-dir build-arm64 -j"$jobs" --output-on-failure || true; } 2>&1 | tee build-arm64/ctest.log | tail -n 20
 echo "== summary =="
 echo "normal:     $(grep -E 'tests passed|tests failed' build/ctest.log | tail -n1)"
 echo "asan+ubsan: $(grep -E 'tests passed|tests failed' build-asan/ctest.log | tail -n1)"
-grep -qE '^100% tests passed' build/ctest.log && grep -qE '^100% tests passed' build-asan/ctest.log
+echo "aarch64 (qemu): $(grep -E 'tests passed|tests failed' build-arm64/ctest.log | tail -n1)"
+grep -qE '^100% tests passed' build/ctest.log && grep -qE '^100% tests passed' build-asan/ctest.log \
+  && grep -qE '^100% tests passed' build-arm64/ctest.log

@@ -143,8 +143,10 @@ static void gemm_f32_rows(const PackedF32& w, const float* x, int64_t ldx, const
                           int n0, int n1) {
   const float* wp = static_cast<const float*>(w.data);
   switch (w.isa) {
+#if TRIAGE_KERNELS_X86
     case Isa::Avx2: gemm_f32_6x16_avx2(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
     case Isa::Avx512: gemm_f32_12x32_avx512(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
+#endif
     default: gemm_f32_scalar(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
   }
 }
@@ -205,7 +207,9 @@ int gemm_q8_col_block(const PackedQ8& w) { return q8_nr(w.isa); }
 
 size_t gemm_q8_scratch_floats(const PackedQ8& w) {
   size_t f = size_t(q8_rows_block(w.isa)) * q8_np(w.isa, w.n);
+#if TRIAGE_KERNELS_X86
   if (w.isa == Isa::Amx) f += (gemm_q8_amx_scratch_bytes(w.k) + 3) / 4 + 16;  // + 64 B alignment
+#endif
   return f;
 }
 
@@ -213,9 +217,11 @@ static void gemm_q8_rows(const PackedQ8& w, const int8_t* x, int64_t ldx, const 
                          const GemmOut& o, int rows, int n0, int n1, void* amx_scratch) {
   const uint8_t* wp = static_cast<const uint8_t*>(w.data);
   switch (w.isa) {
+#if TRIAGE_KERNELS_X86
     case Isa::Avx2: gemm_q8_4x16_avx2(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1); break;
     case Isa::Avx512Vnni: gemm_q8_12x32_avx512vnni(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1); break;
     case Isa::Amx: gemm_q8_32x32_amx(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1, amx_scratch); break;
+#endif
     default: gemm_q8_scalar(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1); break;
   }
 }

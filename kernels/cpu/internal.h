@@ -11,6 +11,14 @@
 
 #include "kernels/cpu/kernels.h"
 
+// 1 where the x86 kernel files (AVX2, AVX-512, VNNI, AMX) are built and may be dispatched to; on other
+// architectures (aarch64) only the scalar level exists and the dispatch below never names them.
+#if defined(__x86_64__) || defined(_M_X64)
+#define TRIAGE_KERNELS_X86 1
+#else
+#define TRIAGE_KERNELS_X86 0
+#endif
+
 namespace triage::kernels::detail {
 
 static inline int round_up(int v, int m) { return (v + m - 1) / m * m; }

@@ -1,5 +1,10 @@
-// ISA detection (CPUID + XCR0 + Linux AMX permission), TRIAGE_ISA parsing and selection.
+// ISA detection (CPUID + XCR0 + Linux AMX permission), TRIAGE_ISA parsing and selection. On other
+// architectures (aarch64) there are no feature words to read: the features stay zero and the level is
+// scalar.
+#if defined(__x86_64__) || defined(__i386__)
+#define TRIAGE_ISA_CPUID 1
 #include <cpuid.h>
+#endif
 #include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,6 +18,7 @@
 namespace triage::kernels {
 namespace {
 
+#ifdef TRIAGE_ISA_CPUID
 uint64_t xgetbv0() {
   uint32_t lo, hi;
   // xgetbv with ecx = 0 (XCR0); encoded as bytes so no -mxsave is needed.
@@ -35,8 +41,11 @@ bool request_amx_permission() {
 #endif
 }
 
+#endif  // TRIAGE_ISA_CPUID
+
 CpuFeatures cpuid_words() {
   CpuFeatures f;
+#ifdef TRIAGE_ISA_CPUID
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
   f.leaf1_ecx = c;
@@ -47,6 +56,7 @@ CpuFeatures cpuid_words() {
     f.leaf7_ecx = c;
     f.leaf7_edx = d;
   }
+#endif
   return f;
 }
 
@@ -54,7 +64,11 @@ Isa detect_uncached() {
 #ifdef TRIAGE_SIMD_EMULATED
   return Isa::Amx;  // the emulated test build (simd_emulated_avx512.h): every level runs, emulated
 #else
+#ifdef TRIAGE_ISA_CPUID
   return isa_from_features(cpuid_words(), request_amx_permission);
+#else
+  return Isa::Scalar;
+#endif
 #endif
 }
 

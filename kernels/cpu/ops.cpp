@@ -5,66 +5,87 @@
 namespace triage::kernels {
 using namespace detail;
 
-static bool avx2(Isa isa) { return static_cast<int>(isa) >= static_cast<int>(Isa::Avx2); }
+[[maybe_unused]] static bool avx2(Isa isa) { return static_cast<int>(isa) >= static_cast<int>(Isa::Avx2); }
 
 void quantize_rows_q8(Isa isa, const float* x, int64_t ldx, int rows, int dim, int8_t* y,
                       int64_t ldy, float* y_scale) {
-  if (avx2(isa)) quantize_rows_q8_avx2(x, ldx, rows, dim, y, ldy, y_scale);
-  else quantize_rows_q8_scalar(x, ldx, rows, dim, y, ldy, y_scale);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return quantize_rows_q8_avx2(x, ldx, rows, dim, y, ldy, y_scale);
+#endif
+  quantize_rows_q8_scalar(x, ldx, rows, dim, y, ldy, y_scale);
 }
 
 void layernorm_f32(Isa isa, const float* x, int64_t ldx, int rows, int dim, const float* gamma,
                    const float* beta, float eps, float* y, int64_t ldy) {
-  if (avx2(isa)) layernorm_f32_avx2(x, ldx, rows, dim, gamma, beta, eps, y, ldy);
-  else layernorm_f32_scalar(x, ldx, rows, dim, gamma, beta, eps, y, ldy);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return layernorm_f32_avx2(x, ldx, rows, dim, gamma, beta, eps, y, ldy);
+#endif
+  layernorm_f32_scalar(x, ldx, rows, dim, gamma, beta, eps, y, ldy);
 }
 
 void layernorm_quant_q8(Isa isa, const float* x, int64_t ldx, int rows, int dim, const float* gamma,
                         const float* beta, float eps, int8_t* y, int64_t ldy, float* y_scale) {
-  if (avx2(isa)) layernorm_quant_q8_avx2(x, ldx, rows, dim, gamma, beta, eps, y, ldy, y_scale);
-  else layernorm_quant_q8_scalar(x, ldx, rows, dim, gamma, beta, eps, y, ldy, y_scale);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return layernorm_quant_q8_avx2(x, ldx, rows, dim, gamma, beta, eps, y, ldy, y_scale);
+#endif
+  layernorm_quant_q8_scalar(x, ldx, rows, dim, gamma, beta, eps, y, ldy, y_scale);
 }
 
 void gelu_f32(Isa isa, float* x, size_t n) {
-  if (avx2(isa)) gelu_f32_avx2(x, n);
-  else gelu_f32_scalar(x, n);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return gelu_f32_avx2(x, n);
+#endif
+  gelu_f32_scalar(x, n);
 }
 
-static bool attn_avx2(Isa isa, int head_dim) { return avx2(isa) && head_dim % 8 == 0; }
+[[maybe_unused]] static bool attn_avx2(Isa isa, int head_dim) { return avx2(isa) && head_dim % 8 == 0; }
 
 size_t attention_scratch_floats(Isa isa, int n_tokens, int head_dim) {
-  return attn_avx2(isa, head_dim) ? attention_scratch_floats_avx2(n_tokens, head_dim)
-                                  : attention_scratch_floats_scalar(n_tokens, head_dim);
+#if TRIAGE_KERNELS_X86
+  if (attn_avx2(isa, head_dim)) return attention_scratch_floats_avx2(n_tokens, head_dim);
+#endif
+  return attention_scratch_floats_scalar(n_tokens, head_dim);
 }
 
 void attention_f32(Isa isa, const AttentionArgs& a, int head, int q0, int q1, float* scratch) {
   if (q1 <= q0) return;
-  if (attn_avx2(isa, a.dim / a.heads)) attention_f32_avx2(a, head, q0, q1, scratch);
-  else attention_f32_scalar(a, head, q0, q1, scratch);
+#if TRIAGE_KERNELS_X86
+  if (attn_avx2(isa, a.dim / a.heads)) return attention_f32_avx2(a, head, q0, q1, scratch);
+#endif
+  attention_f32_scalar(a, head, q0, q1, scratch);
 }
 
 void conv3x3s2_f32(Isa isa, const float* in, int h, int w, int cin, int64_t ld_in,
                    const float* w_packed, const float* bias, int cout, bool relu, float* out,
                    int oy0, int oy1) {
-  if (avx2(isa)) conv3x3s2_f32_avx2(in, h, w, cin, ld_in, w_packed, bias, cout, relu, out, oy0, oy1);
-  else conv3x3s2_f32_scalar(in, h, w, cin, ld_in, w_packed, bias, cout, relu, out, oy0, oy1);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return conv3x3s2_f32_avx2(in, h, w, cin, ld_in, w_packed, bias, cout, relu, out, oy0, oy1);
+#endif
+  conv3x3s2_f32_scalar(in, h, w, cin, ld_in, w_packed, bias, cout, relu, out, oy0, oy1);
 }
 
 size_t resize_scratch_floats(Isa isa, int w, int channels, int out_size) {
-  return avx2(isa) ? resize_scratch_floats_avx2(w, channels, out_size) : 0;
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return resize_scratch_floats_avx2(w, channels, out_size);
+#endif
+  return 0;
 }
 
 void resize_normalize_u8(Isa isa, const uint8_t* img, int h, int w, int channels, int64_t row_stride,
                          const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch) {
-  if (avx2(isa)) resize_normalize_u8_avx2(img, h, w, channels, row_stride, p, out, oy0, oy1, scratch);
-  else resize_normalize_u8_scalar(img, h, w, channels, row_stride, p, out, oy0, oy1);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return resize_normalize_u8_avx2(img, h, w, channels, row_stride, p, out, oy0, oy1, scratch);
+#endif
+  resize_normalize_u8_scalar(img, h, w, channels, row_stride, p, out, oy0, oy1);
 }
 
 void resize_normalize_u16(Isa isa, const uint16_t* img, int h, int w, int channels,
                           int64_t row_stride, const ResizeNorm& p, float* out, int oy0, int oy1,
                           float* scratch) {
-  if (avx2(isa)) resize_normalize_u16_avx2(img, h, w, channels, row_stride, p, out, oy0, oy1, scratch);
-  else resize_normalize_u16_scalar(img, h, w, channels, row_stride, p, out, oy0, oy1);
+#if TRIAGE_KERNELS_X86
+  if (avx2(isa)) return resize_normalize_u16_avx2(img, h, w, channels, row_stride, p, out, oy0, oy1, scratch);
+#endif
+  resize_normalize_u16_scalar(img, h, w, channels, row_stride, p, out, oy0, oy1);
 }
 
 }  // namespace triage::kernels
