@@ -1,12 +1,17 @@
-/* Firmware integration example (C99): the model is embedded in the binary, opened from memory, with a
- * caller-provided activation arena from a static pool; images arrive as raw pixel buffers (here read
+/* Firmware integration example (C99): the model is embedded in the binary, opened from memory, with the
+ * activation arena and the packed weights in static pools of the program's (after open, nothing of the
+ * library's lives on the heap); images arrive as raw pixel buffers (here read
  * from NumPy .npy files of uint8 / uint16 pixels, the wafer maps' format, by a 50-line reader: firmware
  * would hand over its frame buffer instead). Prints one line per image:
  *   <path> <class> <confidence> <route> <review>
- * Usage: firmware_demo [--threads N] IMAGE.npy...
+ * Usage: firmware_demo [--threads N] [--caller-threads] IMAGE.npy...
+ * --caller-threads: the library creates no thread; its parallel steps run on the program's own workers
+ * (a small pthread pool standing in for the firmware scheduler) through options.run_tasks.
  * Built with -DTRIAGE_PUBLIC_KEY=<64 hex digits> (the .pub of `triage keygen`), the program pins that
  * release key: it opens only a model signed by it (`triage sign`), as a fab's tools should.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,81 @@ extern const unsigned char triage_model_blob_end[];
 /* The activation arena: static, sized for the example's models; the program checks it is enough. */
 #define ARENA_BYTES (16u << 20)
 static unsigned char arena[ARENA_BYTES] __attribute__((aligned(64)));
+
+/* The packed weights: static as well (options.weights); triage_weights_size says how much a model needs. */
+#define WEIGHTS_BYTES (16u << 20)
+static unsigned char weights[WEIGHTS_BYTES] __attribute__((aligned(64)));
+
+/* The firmware's own workers (options.run_tasks): run_tasks hands out the n shares of one step; the
+ * calling thread takes shares too and returns when all n are done. */
+#define MAX_WORKERS 15
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  triage_task_fn task;
+  void* task_ctx;
+  uint32_t n, next, finished;
+  unsigned long gen;
+  int stop, workers;
+  pthread_t tid[MAX_WORKERS];
+} fw_pool;
+static fw_pool pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+/* Runs shares of the current step until none is left; called and returns with p->mu held. */
+static void take_shares(fw_pool* p) {
+  while (p->next < p->n) {
+    const uint32_t i = p->next++;
+    pthread_mutex_unlock(&p->mu);
+    p->task(p->task_ctx, i);
+    pthread_mutex_lock(&p->mu);
+    if (++p->finished == p->n) pthread_cond_signal(&p->done);
+  }
+}
+
+static void* fw_worker(void* arg) {
+  fw_pool* p = (fw_pool*)arg;
+  unsigned long seen = 0;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->stop && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
+    if (p->stop) break;
+    seen = p->gen;
+    take_shares(p);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static void fw_run_tasks(void* ctx, uint32_t n, triage_task_fn task, void* task_ctx) {
+  fw_pool* p = (fw_pool*)ctx;
+  pthread_mutex_lock(&p->mu);
+  p->task = task;
+  p->task_ctx = task_ctx;
+  p->n = n;
+  p->next = 0;
+  p->finished = 0;
+  p->gen++;
+  pthread_cond_broadcast(&p->go);
+  take_shares(p);
+  while (p->finished < p->n) pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static int fw_pool_start(fw_pool* p, int workers) {
+  for (p->workers = 0; p->workers < workers && p->workers < MAX_WORKERS; p->workers++)
+    if (pthread_create(&p->tid[p->workers], NULL, fw_worker, p) != 0) return -1;
+  return 0;
+}
+
+static void fw_pool_stop(fw_pool* p) {
+  int k;
+  pthread_mutex_lock(&p->mu);
+  p->stop = 1;
+  pthread_cond_broadcast(&p->go);
+  pthread_mutex_unlock(&p->mu);
+  for (k = 0; k < p->workers; k++) pthread_join(p->tid[k], NULL);
+  p->workers = 0;
+}
 
 /* Pixels of one image: static too (the largest image the example accepts); file order, then the
  * row-major interleaved order the C API reads. */
@@ -102,15 +182,30 @@ int main(int argc, char** argv) {
   triage_options o;
   triage_model* model = NULL;
   triage_model_info info;
-  size_t need = 0, size = (size_t)(triage_model_blob_end - triage_model_blob);
-  int i = 1, failures = 0;
+  size_t need = 0, wneed = 0, size = (size_t)(triage_model_blob_end - triage_model_blob);
+  int i = 1, failures = 0, caller_threads = 0;
   triage_status s;
   static uint8_t key[32];
   triage_options_init(&o);
   if (pinned_key(key)) o.public_key = key;
-  if (argc > 2 && strcmp(argv[1], "--threads") == 0) {
-    o.threads = (uint32_t)atoi(argv[2]);
-    i = 3;
+  for (;;) {
+    if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
+      o.threads = (uint32_t)atoi(argv[i + 1]);
+      i += 2;
+    } else if (i < argc && strcmp(argv[i], "--caller-threads") == 0) {
+      caller_threads = 1;
+      i++;
+    } else {
+      break;
+    }
+  }
+  if (caller_threads && o.threads > 1) {
+    if (fw_pool_start(&pool, (int)o.threads - 1) != 0) {
+      fprintf(stderr, "cannot start %u workers\n", o.threads - 1);
+      return 1;
+    }
+    o.run_tasks = fw_run_tasks;
+    o.run_tasks_ctx = &pool;
   }
   s = triage_arena_size(triage_model_blob, size, &o, &need);
   if (s != TRIAGE_OK) {
@@ -121,8 +216,19 @@ int main(int argc, char** argv) {
     fprintf(stderr, "the model needs %zu bytes of arena, the pool has %u\n", need, ARENA_BYTES);
     return 1;
   }
+  s = triage_weights_size(triage_model_blob, size, &o, &wneed);
+  if (s != TRIAGE_OK) {
+    fprintf(stderr, "triage_weights_size: %s: %s\n", triage_status_name(s), triage_open_error());
+    return 1;
+  }
+  if (wneed > WEIGHTS_BYTES) {
+    fprintf(stderr, "the model needs %zu bytes of weights, the pool has %u\n", wneed, WEIGHTS_BYTES);
+    return 1;
+  }
   o.arena = arena;
   o.arena_size = ARENA_BYTES;
+  o.weights = weights;
+  o.weights_size = WEIGHTS_BYTES;
   s = triage_open_memory(triage_model_blob, size, &o, &model);
   if (s != TRIAGE_OK) {
     fprintf(stderr, "triage_open_memory: %s: %s\n", triage_status_name(s), triage_open_error());
@@ -131,8 +237,11 @@ int main(int argc, char** argv) {
   memset(&info, 0, sizeof info);
   info.struct_size = sizeof info;
   triage_get_info(model, &info);
-  fprintf(stderr, "firmware_demo: triage %s, model %s (%zu bytes embedded%s), isa %s, arena %zu of %u bytes\n",
-          triage_version(), info.model_name, size, o.public_key ? ", signature verified" : "", info.isa, need, ARENA_BYTES);
+  fprintf(stderr,
+          "firmware_demo: triage %s, model %s (%zu bytes embedded%s), isa %s, arena %zu of %u bytes, weights %zu of %u "
+          "bytes, %u thread(s)%s\n",
+          triage_version(), info.model_name, size, o.public_key ? ", signature verified" : "", info.isa, need, ARENA_BYTES,
+          wneed, WEIGHTS_BYTES, o.threads, o.run_tasks ? " (the program's own workers)" : "");
   for (; i < argc; i++) {
     triage_image img;
     triage_result r;
@@ -151,5 +260,6 @@ int main(int argc, char** argv) {
            r.review ? "review" : "-");
   }
   triage_close(model);
+  if (o.run_tasks) fw_pool_stop(&pool);
   return failures ? 1 : 0;
 }

@@ -31,6 +31,10 @@ samples=("$src"/models/awc-wm811k/samples/*.npy)
 "$work/fw/firmware_demo" "${samples[@]}" >"$work/fw.out"
 "$cli" run "$model" "${samples[@]}" --threads 1 | awk '$1 != "summary:" {print $1, $2, $3, $4, $5}' >"$work/cli.out"
 if ! diff -u "$work/cli.out" "$work/fw.out"; then echo "FAIL: firmware_demo and triage run disagree"; exit 1; fi
+# 4b. the same with the library's parallel steps on the program's own 2 workers (options.run_tasks)
+"$work/fw/firmware_demo" --threads 3 --caller-threads "${samples[@]}" >"$work/fw-threads.out" 2>"$work/fw-threads.err"
+grep -q "the program's own workers" "$work/fw-threads.err" || { echo "FAIL: caller threads not used"; exit 1; }
+if ! diff -u "$work/cli.out" "$work/fw-threads.out"; then echo "FAIL: firmware_demo on caller threads disagrees"; exit 1; fi
 # 5. signed release: the same program pinned to a release key decides the same on the signed model,
 #    and a build pinned to that key refuses the unsigned model (status SIGNATURE)
 signing=no
@@ -53,4 +57,4 @@ if grep -q "Libs.private: -lsodium" "$work/prefix/lib/pkgconfig/triage.pc"; then
   grep -q "SIGNATURE" "$work/fw-unsigned.err" || { echo "FAIL: refusal: $(cat "$work/fw-unsigned.err")"; exit 1; }
   signing=yes
 fi
-echo "PASS: ${#samples[@]} samples, firmware_demo == triage run ($(grep -o 'static link [01]' "$work/fw.log"); pinned release key: $signing)"
+echo "PASS: ${#samples[@]} samples, firmware_demo == triage run (also on the program's own threads; $(grep -o 'static link [01]' "$work/fw.log"); pinned release key: $signing)"
