@@ -40,9 +40,11 @@ bool resolve_options(const triage_options* in, triage_options& out, Error& err) 
   return true;
 }
 
-// Runs fn, turning any escaping exception into a status (nothing may cross the C boundary).
+// Runs fn, turning any escaping exception into a status (nothing may cross the C boundary). In a build
+// without exceptions (TRIAGE_NO_EXCEPTIONS: -fno-exceptions -fno-rtti) there is nothing to catch.
 template <typename F>
 triage_status guarded(Error& err, F&& fn) {
+#if defined(__cpp_exceptions)
   try {
     fn();
   } catch (const std::bad_alloc&) {
@@ -52,6 +54,9 @@ triage_status guarded(Error& err, F&& fn) {
   } catch (...) {
     err.set(TRIAGE_E_INTERNAL, "internal error: unknown exception");
   }
+#else
+  fn();
+#endif
   return err.code;
 }
 

@@ -34,28 +34,39 @@ bool ThreadPool::start(int threads, Error& err, triage_run_tasks_fn external, vo
   external_ = external;
   external_ctx_ = external_ctx;
   if (external_) return true;
-  try {
-    workers_.reserve(threads_ - 1);
-    for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, t] { worker(t); });
-  } catch (const std::exception& e) {
-    stop();
-    return err.set(TRIAGE_E_NOMEM, "cannot start %d worker threads: %s", threads - 1, e.what());
+  for (int t = 1; t < threads_; ++t) {
+    worker_args_[n_workers_] = WorkerArg{this, t};
+    const int rc = pthread_create(&workers_[n_workers_], nullptr, worker_main, &worker_args_[n_workers_]);
+    if (rc != 0) {
+      stop();
+      return err.set(TRIAGE_E_NOMEM, "cannot start worker thread %d of %d (pthread_create: error %d)", t, threads - 1, rc);
+    }
+    ++n_workers_;
   }
   return true;
+}
+
+void* ThreadPool::worker_main(void* arg) {
+  const WorkerArg& a = *static_cast<const WorkerArg*>(arg);
+  a.pool->worker(a.t);
+  return nullptr;
 }
 
 void ThreadPool::stop() {
   external_ = nullptr;
   external_ctx_ = nullptr;
-  if (workers_.empty()) return;
+  if (n_workers_ == 0) {
+    threads_ = 1;
+    return;
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_.store(true);
     job_.store(word(++gen_, 0, 0));
   }
   cv_.notify_all();
-  for (std::thread& w : workers_) w.join();
-  workers_.clear();
+  for (int k = 0; k < n_workers_; ++k) pthread_join(workers_[k], nullptr);
+  n_workers_ = 0;
   threads_ = 1;
 }
 

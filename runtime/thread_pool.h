@@ -3,7 +3,8 @@
 // only on n and the thread count, and the kernels make every output independent of how work is
 // split, so results never depend on which thread ran what. Claiming (rather than assigning chunk t
 // to thread t) means a worker that the OS has not scheduled yet never stalls the caller: it simply
-// runs the chunk itself. Dispatching never allocates. Workers spin briefly between dispatches (a
+// runs the chunk itself. Workers are POSIX threads in fixed storage: starting them allocates nothing
+// of the heap's and a failure is a status, never an exception. Dispatching never allocates. Workers spin briefly between dispatches (a
 // forward pass issues many back to back), then sleep on a condition variable.
 // Caller threads (triage_options.run_tasks): start() with an external runner creates no worker; run()
 // hands the same chunks, as indices, to the caller's runner, and each chunk runs with its index as the
@@ -15,7 +16,8 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
-#include <vector>
+
+#include <pthread.h>
 
 #include "runtime/error.h"
 #include "runtime/triage.h"
@@ -72,7 +74,14 @@ class ThreadPool {
   void* external_ctx_ = nullptr;
 
   int threads_ = 1;
-  std::vector<std::thread> workers_;
+  struct WorkerArg {
+    ThreadPool* pool;
+    int t;
+  };
+  static void* worker_main(void* arg);
+  pthread_t workers_[TRIAGE_MAX_THREADS];
+  WorkerArg worker_args_[TRIAGE_MAX_THREADS];
+  int n_workers_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<uint64_t> job_{0};

@@ -34,6 +34,7 @@ bool File::parse(std::span<const uint8_t> bytes, Error& err) { return parse(byte
 
 bool File::parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
   // Allocations are bounded by the caps, but no exception may leave the library all the same.
+#if defined(__cpp_exceptions)
   try {
     return parse_unguarded(bytes, err, opt);
   } catch (const std::bad_alloc&) {
@@ -41,6 +42,9 @@ bool File::parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions&
     err = Error{Errc::NoMemory, 0, "out of memory while parsing"};
     return false;
   }
+#else
+  return parse_unguarded(bytes, err, opt);
+#endif
 }
 
 bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {

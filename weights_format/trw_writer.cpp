@@ -183,7 +183,7 @@ bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t>
                     std::to_string(want_data));
   if (q8 ? q8_scales.size() != dims[0] : !q8_scales.empty())
     return fail(err, Errc::BadValue, 0, "tensor '" + name + "': q8 needs exactly dims[0] scales, other types none");
-  try {
+  TRIAGE_TRY {
     PendingTensor t{std::move(name), dtype, std::vector<uint64_t>(dims.begin(), dims.end()),
                     std::vector<uint8_t>(size_t(ts.nbytes), 0)};
     if (!data.empty()) std::memcpy(t.bytes.data(), data.data(), data.size());
@@ -193,7 +193,8 @@ bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t>
       store_u32(t.bytes.data() + ts.scales_off + 4 * c, bits);
     }
     tensors_.push_back(std::move(t));
-  } catch (const std::bad_alloc&) {
+  }
+  TRIAGE_CATCH_BAD_ALLOC {
     return fail(err, Errc::NoMemory, 0, "out of memory holding tensor payload");
   }
   return true;
@@ -226,9 +227,10 @@ bool Writer::serialize(std::vector<uint8_t>& out, Error& err) const {
   uint64_t dend = 0, fs = 0;
   if (!align_up_u64(end, kAlign, dend) || !add_u64(dend, kFileCrcSize, fs) || fs > kMaxFileSize)
     return fail(err, Errc::LimitExceeded, 0, "the file would exceed kMaxFileSize");
-  try {
+  TRIAGE_TRY {
     out.assign(size_t(fs), 0);
-  } catch (const std::bad_alloc&) {
+  }
+  TRIAGE_CATCH_BAD_ALLOC {
     return fail(err, Errc::NoMemory, 0, "out of memory for a " + std::to_string(fs) + "-byte file");
   }
   uint8_t* b = out.data();
