@@ -98,6 +98,9 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0,
                     help="student: also keep an exponential moving average of the weights with this decay per step "
                          "(e.g. 0.998); validated, reported and saved instead of the raw weights")
+    ap.add_argument("--label-smoothing", type=float, default=0.05,
+                    help="label smoothing of the cross-entropy terms (0: targets one-hot, so a confident "
+                         "site can reach P near 1, which an escape-safe router's high P(good) threshold needs)")
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
     global DS
@@ -204,7 +207,7 @@ def main():
                 grp["lr"] = lr_at(step, total, lr, int(steps_per_epoch * args.warmup))
             if teacher_stage:
                 loss = F.cross_entropy(model(xf.contiguous(memory_format=torch.channels_last)), tr_y[b],
-                                       label_smoothing=0.05)
+                                       label_smoothing=args.label_smoothing)
             else:
                 y = tr_y[b]
                 if nm > 0:
@@ -213,7 +216,7 @@ def main():
                     y = torch.cat([torch.full((nm,), -1, dtype=y.dtype), y[nm:]])
                 soft = teacher_probs(teacher, xf) if teacher is not None else None
                 c, f = model(norm(xf), norm(xc))
-                loss = cf_loss(c, f, y, soft=soft, label_smoothing=0.05)
+                loss = cf_loss(c, f, y, soft=soft, label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
