@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Builds triage and runs every test: the normal build (all tests), then an ASan+UBSan build of the
 # file-format, converter and fuzz-corpus tests (the parsers that read outside input), then the aarch64
-# cross build with its portable tests under qemu, and libtriage without exceptions/RTTI with those tests.
+# cross build with its portable tests under qemu, and libtriage without exceptions/RTTI with those tests;
+# after the normal build, the Python package (pip install .) with its tests and the Triton serving test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 { ctest --test-dir build -j"$jobs" --output-on-failure || true; } 2>&1 | tee build/ctest.log | tail -n 40
+# The Python package (pyproject.toml: libtriage + nanobind, built in build-python/) and its tests, which
+# compare it with build/triage on every shipped sample; then the Triton Inference Server test (the
+# shipped models served over HTTP and gRPC must decide as `triage run`; exit 77: pytriton not installable).
+pip_flags=(--no-build-isolation -q)
+python3 -m pip install "${pip_flags[@]}" . 2>/dev/null || python3 -m pip install "${pip_flags[@]}" --break-system-packages .
+{ python3 -m pytest -q python/tests || true; } 2>&1 | tee build/pytest.log | tail -n 15
+{ tests/triton/test_triton.sh; echo "triton exit $?"; } 2>&1 | tee build/triton.log | tail -n 5
+triton_rc=$(sed -n 's/^triton exit //p' build/triton.log | tail -n1)
+[ "$triton_rc" = 77 ] && echo "triton: SKIPPED (the nvidia-pytriton wheel did not install here): not a pass"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAGE_SANITIZE=ON -DTRIAGE_BUILD_BENCH=OFF \
   -DTRIAGE_CUDA=OFF -DTRIAGE_CONVERT_MODELS=ON >/dev/null
 san_targets=$(cmake --build build-asan --target help | awk '/^\.\.\. (test_format|test_convert|replay_)/{print $2}')
@@ -34,5 +44,8 @@ echo "normal:     $(grep -E 'tests passed|tests failed' build/ctest.log | tail -
 echo "asan+ubsan: $(grep -E 'tests passed|tests failed' build-asan/ctest.log | tail -n1)"
 echo "aarch64 (qemu): $(grep -E 'tests passed|tests failed' build-arm64/ctest.log | tail -n1)"
 echo "no-exceptions: $(grep -E 'tests passed|tests failed' build-noexc/ctest.log | tail -n1)"
+echo "python (pytest): $(grep -E '[0-9]+ (passed|failed)' build/pytest.log | tail -n1)"
+echo "triton: $(grep -E '^triton' build/triton.log | grep -v '^triton exit' | tail -n1) (exit $(sed -n 's/^triton exit //p' build/triton.log | tail -n1))"
 grep -qE '^100% tests passed' build/ctest.log && grep -qE '^100% tests passed' build-asan/ctest.log \
-  && grep -qE '^100% tests passed' build-arm64/ctest.log && grep -qE '^100% tests passed' build-noexc/ctest.log
+  && grep -qE '^100% tests passed' build-arm64/ctest.log && grep -qE '^100% tests passed' build-noexc/ctest.log \
+  && grep -qE '^[0-9]+ passed in' build/pytest.log && { [ "$triton_rc" = 0 ] || [ "$triton_rc" = 77 ]; }

@@ -1,6 +1,6 @@
 """q8 vs f32 top-1 agreement of two converted files of one checkpoint on a labelled or unlabelled set,
-per pass (forced coarse, forced fine with K = topk, fine-all), through the engine (`triage run --json
---force`): counted over all images and over the images that are not class near ties (f32 top-2
+per pass (forced coarse, forced fine with K = topk, fine-all), through the engine (the `triage` Python
+package, force=...; it decides as `triage run --force` does): counted over all images and over the images that are not class near ties (f32 top-2
 probability margin < 0.01, the rule of tests/runtime/test_shipped_models.cpp).
 
   python3 tools/train/q8_agreement.py build/models/awc-wm811k.f32.trw build/models/awc-wm811k.trw \
@@ -13,7 +13,7 @@ import csv
 import json
 import os
 
-from routed_report import ROOT, run
+from routed_report import run
 
 TIE = 0.01
 
@@ -25,7 +25,6 @@ def main():
     ap.add_argument("q8")
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cli", default=os.path.join(ROOT, "build", "triage"))
     ap.add_argument("--json", action="store_true", help="also print the counts and flips as JSON")
     a = ap.parse_args()
     base = os.path.dirname(os.path.abspath(a.data))
@@ -33,8 +32,8 @@ def main():
         paths = [os.path.normpath(os.path.join(base, r["path"])) for r in csv.DictReader(f)]
     out = {}
     for force in ("coarse", "fine", "fine-all"):
-        rf, _ = run(a.cli, a.f32, paths, a.threads, ("--force", force))
-        rq, _ = run(a.cli, a.q8, paths, a.threads, ("--force", force))
+        rf, _ = run(a.f32, paths, a.threads, force=force)
+        rq, _ = run(a.q8, paths, a.threads, force=force)
         agree = ties = agree_nt = 0
         flips = []
         for x, y in zip(rf, rq):

@@ -1,5 +1,6 @@
 """Routed decisions of a converted model on a labelled set, raw and re-weighted to a fab's mix, from
-`triage run --json` (the engine itself, q8 or f32 as the file says; no torch):
+the engine itself through the `triage` Python package (`python3 -m pip install .`; q8 or f32 as the
+file says; no torch), which decides exactly as `triage run` does:
 
   python3 tools/train/routed_report.py build/models/awc-wm811k.trw tools/train/runs/calib/awc-wm811k/val.csv \
       [--good-share 0.85] [--threads 2] [--out report.json]
@@ -7,7 +8,7 @@
 Reports, for the routed decision (coarse exit or fine pass): accuracy, per-class recall, confusion
 matrix, escapes (defect called good) and over-rejects (good called defect), the share decided at the
 coarse pass, review rate, and the routed cost relative to fine-all in tokens (the fine-all run is a
-second `triage run --force fine-all`). Re-weighted numbers give the good class the weight --good-share
+second pass over the set with force="fine-all"). Re-weighted numbers give the good class the weight --good-share
 and the defect classes together 1 - good-share (each image keeps its weight within its side), which is
 how a stream with that share of good images would score. Models without a good class get no escape,
 over-reject or re-weighted figures.
@@ -18,17 +19,36 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
+import time
+
+import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def run(cli, model, paths, threads, extra=()):
-    out = subprocess.run([cli, "run", model, *paths, "--json", "--threads", str(threads), *extra],
-                         check=True, capture_output=True, text=True).stdout
-    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
-    return [r for r in rows if "summary" not in r], next(r["summary"] for r in rows if "summary" in r)
+def run(model, paths, threads, force="none"):
+    """Classifies every image of `paths` with the engine (the `triage` package): one row per image as
+    `triage run --json` prints it (path, class, confidence, route, review, tokens, probabilities by
+    class name, ms: engine time of the classify call) and a summary (mean / p50 / p99 ms, isa)."""
+    try:
+        import triage
+    except ImportError:
+        sys.exit("the triage Python package is not installed: python3 -m pip install . (repository root)")
+    m = triage.Model(model, threads=threads, force=force)
+    names = m.class_names
+    rows, ms = [], []
+    for p in paths:
+        img = triage.read_image(p, channels=m.in_channels)
+        t = time.perf_counter()
+        r = m.classify(img)
+        ms.append((time.perf_counter() - t) * 1e3)
+        rows.append({"path": p, "class": r.class_name, "confidence": r.confidence, "route": r.route,
+                     "review": r.review, "tokens": r.tokens, "ms": ms[-1],
+                     "probabilities": dict(zip(names, r.probabilities.tolist()))})
+    summary = {"images": len(rows), "mean_ms": float(np.mean(ms)), "p50_ms": float(np.percentile(ms, 50)),
+               "p99_ms": float(np.percentile(ms, 99)), "isa": m.info["isa"], "threads": threads}
+    return rows, summary
 
 
 def main():
@@ -37,7 +57,6 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--good-share", type=float, default=0.85)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cli", default=os.path.join(ROOT, "build", "triage"))
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     base = os.path.dirname(os.path.abspath(a.data))
@@ -45,15 +64,12 @@ def main():
         items = [(os.path.normpath(os.path.join(base, r["path"])), r["label"]) for r in csv.DictReader(f)]
     paths = [p for p, _ in items]
     label = dict(items)
-    routed, summ = run(a.cli, a.model, paths, a.threads)
-    full, _ = run(a.cli, a.model, paths, a.threads, ("--force", "fine-all"))
-    info = json.loads(subprocess.run([a.cli, "inspect", a.model, "--json"], capture_output=True, text=True).stdout or "{}")
+    routed, summ = run(a.model, paths, a.threads)
+    full, _ = run(a.model, paths, a.threads, force="fine-all")
+    import triage
+    info = triage.Model(a.model).info
     classes = sorted({l for _, l in items} | {r["class"] for r in routed})
-    good = info.get("metadata", {}).get("good_label")
-    if isinstance(good, dict):
-        good = good.get("value")
-    if good is None and "none" in classes:
-        good = "none"
+    good = info["class_names"][info["good_class"]] if info["good_class"] >= 0 else None
     n = len(routed)
     y = [label[os.path.normpath(r["path"])] for r in routed]
     p = [r["class"] for r in routed]

@@ -101,10 +101,21 @@ def main():
     ap.add_argument("--label-smoothing", type=float, default=0.05,
                     help="label smoothing of the cross-entropy terms (0: targets one-hot, so a confident "
                          "site can reach P near 1, which an escape-safe router's high P(good) threshold needs)")
+    ap.add_argument("--arch", action="append", default=[], metavar="KEY=VALUE",
+                    help="student: change one architecture key of the dataset's cfvit (e.g. dim=192, "
+                         "stem_channels=24,48); repeatable; a resumed run must be given the same changes")
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
     global DS
-    DS = DATASETS[args.dataset]
+    DS = dict(DATASETS[args.dataset])
+    if args.arch:
+        assert args.stage == "student", "--arch changes the cfvit student"
+        arch = dict(DS["arch"])
+        for kv in args.arch:
+            k, _, v = kv.partition("=")
+            assert k in arch and k not in ("name", "in_chans", "img_full", "img_coarse"), f"--arch: cannot set {k!r}"
+            arch[k] = [int(x) for x in v.split(",")] if isinstance(arch[k], list) else type(arch[k])(v)
+        DS["arch"] = arch
     D, ARCH, INPUT, CACHE = DS["data"], DS["arch"], DS["input"], DS["cache"]
     LAB = {l: i for i, l in enumerate(D.LABELS)}
     lr = args.lr if args.lr is not None else 1e-3
@@ -162,6 +173,7 @@ def main():
     if args.resume and os.path.exists(state_path):
         st = torch.load(state_path, weights_only=False)
         assert st["args"]["stage"] == args.stage, "state is of another stage"
+        assert st["args"].get("arch", []) == args.arch, "state was trained with other --arch changes"
         model.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
         if st.get("bn_frozen") is not None:
             model.bn_frozen = st["bn_frozen"]
