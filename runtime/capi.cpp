@@ -112,6 +112,17 @@ triage_status size_of(const void* data, size_t size, const triage_options* opts,
   return err.code;
 }
 
+// A query about the last classify call into caller memory: the handle's error set and returned.
+template <class Query>
+triage_status query_last_call(const triage_model* model, const float* out, Query&& query) {
+  if (!model) return TRIAGE_E_INVALID_ARGUMENT;
+  Error& err = const_cast<triage_model*>(model)->engine.last_error;
+  err.clear();
+  if (!out) err.set(TRIAGE_E_INVALID_ARGUMENT, "out must not be NULL");
+  else query(model->engine, err);
+  return err.code;
+}
+
 }  // namespace
 
 extern "C" {
@@ -203,17 +214,14 @@ triage_status triage_get_info(const triage_model* model, triage_model_info* out)
   return TRIAGE_OK;
 }
 
+
 triage_status triage_get_features(const triage_model* model, size_t index, uint32_t route, float* out,
                                   size_t count) {
-  if (!model) return TRIAGE_E_INVALID_ARGUMENT;
-  Error& err = const_cast<triage_model*>(model)->engine.last_error;
-  err.clear();
-  if (!out) {
-    err.set(TRIAGE_E_INVALID_ARGUMENT, "out must not be NULL");
-    return err.code;
-  }
-  model->engine.features(index, route, out, count, err);
-  return err.code;
+  return query_last_call(model, out, [&](const triage::rt::Engine& e, Error& err) { e.features(index, route, out, count, err); });
+}
+
+triage_status triage_get_ood_scores(const triage_model* model, size_t index, float* out, size_t count) {
+  return query_last_call(model, out, [&](const triage::rt::Engine& e, Error& err) { e.ood_scores(index, out, count, err); });
 }
 
 const char* triage_last_error(const triage_model* model) {

@@ -102,6 +102,8 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
   ex.scratch_floats = ws_.scratch_floats;
   fwd_.init(&cfg_, &pm_, &ws_, ex);
   probs_.assign(static_cast<size_t>(opts.max_batch) * cfg_.ncls(), 0.0f);
+  ood_.assign(opts.max_batch, 0.0f);
+  in_stats_.assign(opts.max_batch, InputStats{});
   esc_.assign(opts.max_batch, 0);
   cls_rows_.assign(static_cast<size_t>(opts.max_batch) * 2 * cfg_.D, 0.0f);
   cls_pass_.assign(static_cast<size_t>(opts.max_batch), 0);
@@ -137,7 +139,8 @@ bool Engine::check_image(const triage_image& img, int i, Error& err) const {
 
 void Engine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
   const int n = cfg_.ncls();
-  decide_final_result(logits, n, cfg_.good, router_, label_ptrs_.data(), route, probs_.data() + static_cast<size_t>(i) * n, r);
+  decide_final_result(logits, n, cfg_.good, router_, label_ptrs_.data(), in_stats_[static_cast<size_t>(i)], route,
+                      probs_.data() + static_cast<size_t>(i) * n, &ood_[static_cast<size_t>(i)], r);
 }
 
 bool Engine::classify(const triage_image* images, int n, triage_result* results, Error& err) {
@@ -148,6 +151,7 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     if (!check_image(images[i], i, err)) return false;
   const int ncls = cfg_.ncls();
   const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) in_stats_[static_cast<size_t>(i)] = input_stats(images[i], cfg_.input);
   if (cfg_.arch == Arch::Vit) {
     fwd_.vit(images, n);
     last_n_ = n;
@@ -178,7 +182,8 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
       escalate = true;
     } else {
-      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, label_ptrs_.data(), p, r);
+      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, label_ptrs_.data(), in_stats_[static_cast<size_t>(i)],
+                                       p, &ood_[static_cast<size_t>(i)], r);
     }
     if (escalate) esc_[m++] = i;
   }
@@ -220,6 +225,17 @@ bool Engine::features(size_t index, uint32_t route, float* out, size_t count, Er
   // The head's final LayerNorm, by the same kernel its f32 path runs (a q8 head then quantises this row).
   kernels::layernorm_f32(isa_, cls_rows_.data() + (2 * index + route) * count, static_cast<int64_t>(count), 1, cfg_.D,
                          pm_.norm_w, pm_.norm_b, cfg_.ln_eps, out, static_cast<int64_t>(count));
+  return true;
+}
+
+bool Engine::ood_scores(size_t index, float* out, size_t count, Error& err) const {
+  if (index >= static_cast<size_t>(last_n_))
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %zu: the last classify call had %d images", index, last_n_);
+  if (count != TRIAGE_OOD_SCORES)
+    return err.set(TRIAGE_E_INVALID_ARGUMENT, "OOD scores: count %zu, there are %u", count, TRIAGE_OOD_SCORES);
+  out[0] = ood_[index];
+  out[1] = in_stats_[index].mean;
+  out[2] = in_stats_[index].std;
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include "runtime/error.h"
 #include "runtime/forward.h"
 #include "runtime/model_config.h"
+#include "runtime/router.h"
 #include "runtime/packed_model.h"
 #include "runtime/thread_pool.h"
 #include "runtime/triage.h"
@@ -33,6 +34,8 @@ class Engine {
   void info(triage_model_info& out) const;
   // The final-norm CLS features of image `index` of the last classify call in pass `route`.
   bool features(size_t index, uint32_t route, float* out, size_t count, Error& err) const;
+  // The OOD scores of image `index` of the last classify call (triage_get_ood_scores).
+  bool ood_scores(size_t index, float* out, size_t count, Error& err) const;
 
   Error last_error;  // of the last C API call on this handle
 
@@ -55,6 +58,8 @@ class Engine {
   Forward fwd_;
   int fine_k_ = 0;                       // K used when escalating (topk, or Gc for fine-all)
   std::vector<float> probs_;             // [max_batch, ncls]
+  std::vector<float> ood_;               // [max_batch] OOD score of each image's deciding pass
+  std::vector<InputStats> in_stats_;     // [max_batch] input statistics of each image (OOD test)
   std::vector<int> esc_;                 // [max_batch] escalated images of the current batch
   std::vector<const char*> label_ptrs_;  // class names for info / results
   std::vector<float> cls_rows_;          // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call

@@ -3,6 +3,8 @@
 #include "runtime/model_config.h"
 
 #include <cmath>
+#include <iterator>
+#include <utility>
 
 namespace triage::rt {
 namespace {
@@ -125,6 +127,16 @@ bool check_router(const RouterThresholds& r, int good, Error& err) {
     if (!(r.class_review[k] >= 0.0 && r.class_review[k] <= kMaxThreshold))
       return err.set(TRIAGE_E_FORMAT, "router.class_review_thresholds[%zu] = %g is outside [0, %g]", k, r.class_review[k],
                      kMaxThreshold);
+  if (r.has_ood) {
+    const double vals[] = {r.ood_coarse, r.ood_fine, r.ood_mean_lo, r.ood_mean_hi, r.ood_std_lo, r.ood_std_hi};
+    for (size_t k = 0; k < std::size(kOodKeys); ++k)
+      if (!(vals[k] >= -kMaxOodScore && vals[k] <= kMaxOodScore))
+        return err.set(TRIAGE_E_FORMAT, "%s = %g is outside [-%g, %g]", kOodKeys[k], vals[k], kMaxOodScore, kMaxOodScore);
+    if (!(r.ood_mean_lo <= r.ood_mean_hi) || !(r.ood_std_lo <= r.ood_std_hi))
+      return err.set(TRIAGE_E_FORMAT, "router.ood_input_*_lo is above its _hi");
+  }
+  if (!(r.ood_false_flag >= 0.0 && r.ood_false_flag <= 1.0))
+    return err.set(TRIAGE_E_FORMAT, "router.ood_false_flag_rate = %g is outside [0, 1]", r.ood_false_flag);
   if (good >= 0 && r.coarse_good < r.fine_good)
     return err.set(TRIAGE_E_FORMAT,
                    "router.coarse_good_threshold %g is below router.fine_good_threshold %g: the coarse pass would "
@@ -148,10 +160,19 @@ bool load_router(Meta& m, ModelConfig& cfg) {
       return m.err.set(TRIAGE_E_FORMAT, "router.class_review_thresholds holds %zu values for %zu classes",
                        r.class_review.size(), cfg.labels.size());
   }
+  int n_ood = 0;
+  for (const char* key : kOodKeys) n_ood += m.f.find_meta(key) != nullptr;
+  if (n_ood != 0 && n_ood != static_cast<int>(std::size(kOodKeys)))
+    return m.err.set(TRIAGE_E_FORMAT, "the router.ood_* thresholds come together: the file has %d of the %zu", n_ood,
+                     std::size(kOodKeys));
+  r.has_ood = n_ood != 0;
   return m.opt_f64("router.coarse_good_threshold", r.coarse_good) &&
          m.opt_f64("router.coarse_defect_threshold", r.coarse_defect) &&
          m.opt_f64("router.fine_good_threshold", r.fine_good) && m.opt_f64("router.review_threshold", r.review) &&
-         check_router(r, cfg.good, m.err);
+         m.opt_f64("router.ood_coarse_threshold", r.ood_coarse) && m.opt_f64("router.ood_fine_threshold", r.ood_fine) &&
+         m.opt_f64("router.ood_input_mean_lo", r.ood_mean_lo) && m.opt_f64("router.ood_input_mean_hi", r.ood_mean_hi) &&
+         m.opt_f64("router.ood_input_std_lo", r.ood_std_lo) && m.opt_f64("router.ood_input_std_hi", r.ood_std_hi) &&
+         m.opt_f64("router.ood_false_flag_rate", r.ood_false_flag) && check_router(r, cfg.good, m.err);
 }
 
 bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {

@@ -2,6 +2,7 @@
 // thresholds (docs/model-family.md "metadata keys"), validated against hard caps.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,24 @@ struct RouterThresholds {
   // Per-class review thresholds (router.class_review_thresholds, one per class; empty: `review` for
   // every class): the decided class's P below its own threshold goes to review (the reject bin).
   std::vector<double> class_review;
+  // Out-of-distribution refusal (router.ood_coarse_threshold / router.ood_fine_threshold, both or neither):
+  // a decision whose pass's OOD score (ood_energy) is above that pass's threshold is flagged unknown.
+  // +inf (absent): never flagged. ood_false_flag: the rate they were calibrated to (provenance, 0: unknown).
+  // Besides the energy, the input's statistics (mean and standard deviation of its samples / max_value,
+  // runtime/router.h input_stats) must lie in [lo, hi] (router.ood_input_{mean,std}_{lo,hi}, present
+  // with the energy thresholds).
+  bool has_ood = false;
+  double ood_coarse = std::numeric_limits<double>::infinity();
+  double ood_fine = std::numeric_limits<double>::infinity();
+  double ood_mean_lo = -std::numeric_limits<double>::infinity(), ood_mean_hi = std::numeric_limits<double>::infinity();
+  double ood_std_lo = -std::numeric_limits<double>::infinity(), ood_std_hi = std::numeric_limits<double>::infinity();
+  double ood_false_flag = 0;
 };
+inline constexpr double kMaxOodScore = 1e6;  // |router.ood_*| at most this
+// The OOD keys, all present or none (in RouterThresholds order).
+inline constexpr const char* kOodKeys[] = {"router.ood_coarse_threshold", "router.ood_fine_threshold",
+                                           "router.ood_input_mean_lo",    "router.ood_input_mean_hi",
+                                           "router.ood_input_std_lo",     "router.ood_input_std_hi"};
 
 struct InputSpec {
   int channels = 1;

@@ -36,10 +36,12 @@ bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool 
 }
 
 bool decide_coarse_result(const float* logits, int ncls, int good, const RouterThresholds& t, const char* const* labels,
-                          float* probs, triage_result& r) {
+                          const InputStats& in, float* probs, float* ood, triage_result& r) {
   softmax(logits, ncls, probs);
   const CoarseDecision d = decide_coarse(probs, ncls, good, t);
   if (!d.exit) return false;
+  *ood = ood_energy(logits, ncls);
+  r.unknown = is_unknown(*ood, TRIAGE_ROUTE_COARSE, in, t) ? 1 : 0;
   r.class_index = d.cls;
   r.class_name = labels[d.cls];
   r.confidence = probs[d.cls];
@@ -50,8 +52,10 @@ bool decide_coarse_result(const float* logits, int ncls, int good, const RouterT
 }
 
 void decide_final_result(const float* logits, int ncls, int good, const RouterThresholds& t, const char* const* labels,
-                         uint32_t route, float* probs, triage_result& r) {
+                         const InputStats& in, uint32_t route, float* probs, float* ood, triage_result& r) {
   softmax(logits, ncls, probs);
+  *ood = ood_energy(logits, ncls);
+  r.unknown = is_unknown(*ood, route, in, t) ? 1 : 0;
   const int cls = decide_final(probs, ncls, good, t);
   r.class_index = cls;
   r.class_name = labels[cls];
@@ -85,6 +89,14 @@ void fill_model_info(const ModelConfig& cfg, const RouterThresholds& in_force, c
   o.embed_dim = static_cast<uint32_t>(cfg.D);
   o.fail_safe = in_force.fail_safe ? 1 : 0;
   o.class_review_thresholds = cfg.router.class_review.empty() ? nullptr : cfg.router.class_review.data();
+  o.ood_enabled = cfg.router.has_ood ? 1 : 0;
+  o.ood_coarse_threshold = cfg.router.has_ood ? cfg.router.ood_coarse : 0.0;
+  o.ood_fine_threshold = cfg.router.has_ood ? cfg.router.ood_fine : 0.0;
+  o.ood_input_mean_lo = cfg.router.has_ood ? cfg.router.ood_mean_lo : 0.0;
+  o.ood_input_mean_hi = cfg.router.has_ood ? cfg.router.ood_mean_hi : 0.0;
+  o.ood_input_std_lo = cfg.router.has_ood ? cfg.router.ood_std_lo : 0.0;
+  o.ood_input_std_hi = cfg.router.has_ood ? cfg.router.ood_std_hi : 0.0;
+  o.ood_false_flag_rate = cfg.router.ood_false_flag;
 }
 
 }  // namespace triage::rt

@@ -13,6 +13,7 @@
 #include "runtime/error.h"
 #include "runtime/model_config.h"
 #include "runtime/model_tensors.h"
+#include "runtime/router.h"
 #include "runtime/triage.h"
 #include "weights_format/trw.h"
 
@@ -34,13 +35,15 @@ bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool 
                 ModelConfig& cfg, RouterThresholds& router, std::vector<const char*>& labels, Error& err);
 
 // The coarse pass's decision for one image: softmax of logits into probs, then exit (r filled: class,
-// confidence, probabilities, route coarse, review; returns true) or escalate (returns false, r untouched).
+// confidence, probabilities, route coarse, review, unknown (from the pass's energy, stored in *ood, and
+// the input's statistics `in`); returns true) or escalate (returns false, r and *ood untouched).
 bool decide_coarse_result(const float* logits, int ncls, int good, const RouterThresholds& t, const char* const* labels,
-                          float* probs, triage_result& r);
+                          const InputStats& in, float* probs, float* ood, triage_result& r);
 
-// The final decision of a pass that cannot escalate (fine, vit, forced coarse) into r.
+// The final decision of a pass that cannot escalate (fine, vit, forced coarse) into r (and its OOD score
+// into *ood).
 void decide_final_result(const float* logits, int ncls, int good, const RouterThresholds& t, const char* const* labels,
-                         uint32_t route, float* probs, triage_result& r);
+                         const InputStats& in, uint32_t route, float* probs, float* ood, triage_result& r);
 
 // The fields of triage_model_info that come from the model and its router (not the ISA, threads,
 // memory or token counts of one engine).

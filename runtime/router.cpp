@@ -18,6 +18,50 @@ RouterThresholds in_force(const RouterThresholds& file, int good, bool allow_unc
   return t;
 }
 
+float ood_energy(const float* logits, int n) {
+  float mx = logits[0];
+  for (int i = 1; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;
+  float sum = 0;
+  for (int i = 0; i < n; ++i) sum += std::exp(logits[i] - mx);
+  return -(mx + std::log(sum));
+}
+
+InputStats input_stats(const triage_image& img, const InputSpec& in) {
+  InputStats s;
+  const bool u16 = img.pixel == TRIAGE_PIXEL_U16;
+  const double scale = 1.0 / (u16 ? in.max_value_u16 : in.max_value_u8);
+  const uint32_t gh = img.height < 64 ? img.height : 64, gw = img.width < 64 ? img.width : 64, c = img.channels;
+  double sum = 0, sum2 = 0;
+  for (uint32_t i = 0; i < gh; ++i) {
+    const uint64_t y = (2 * static_cast<uint64_t>(i) + 1) * img.height / (2 * static_cast<uint64_t>(gh));
+    const auto* row = static_cast<const uint8_t*>(img.data) + y * img.row_stride;
+    for (uint32_t j = 0; j < gw; ++j) {
+      const uint64_t x = (2 * static_cast<uint64_t>(j) + 1) * img.width / (2 * static_cast<uint64_t>(gw));
+      for (uint32_t k = 0; k < c; ++k) {
+        const size_t at = static_cast<size_t>(x) * c + k;
+        const double v = (u16 ? reinterpret_cast<const uint16_t*>(row)[at] : row[at]) * scale;
+        sum += v;
+        sum2 += v * v;
+      }
+    }
+  }
+  const double n = static_cast<double>(gh) * gw * c;
+  const double mean = sum / n;
+  const double var = sum2 / n - mean * mean;
+  s.mean = static_cast<float>(mean);
+  s.std = static_cast<float>(var > 0 ? std::sqrt(var) : 0.0);
+  s.known = true;
+  return s;
+}
+
+bool is_unknown(float s, uint32_t route, const InputStats& in, const RouterThresholds& t) {
+  if (!t.has_ood) return false;
+  if (static_cast<double>(s) > (route == 1u ? t.ood_fine : t.ood_coarse)) return true;
+  if (!in.known) return false;
+  const double m = in.mean, d = in.std;
+  return m < t.ood_mean_lo || m > t.ood_mean_hi || d < t.ood_std_lo || d > t.ood_std_hi;
+}
+
 void softmax(const float* logits, int n, float* probs) {
   float mx = logits[0];
   for (int i = 1; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;

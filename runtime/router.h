@@ -3,6 +3,7 @@
 #pragma once
 
 #include "runtime/model_config.h"
+#include "runtime/triage.h"
 
 namespace triage::rt {
 
@@ -19,6 +20,22 @@ RouterThresholds in_force(const RouterThresholds& file, int good, bool allow_unc
 // t for a coarse pass that may not escalate: its final decision uses coarse_good (fine_good := coarse_good).
 RouterThresholds forced_coarse(const RouterThresholds& t);
 
+// The out-of-distribution score of a pass's n logits: the free energy -log(sum_i exp(logit_i)), f32,
+// max-shifted (-(max + log(sum exp(logit_i - max)))), deterministic. Higher: less like the training data
+// (Liu et al. 2020, "Energy-based out-of-distribution detection").
+float ood_energy(const float* logits, int n);
+// The input's statistics for the OOD test: mean and (population) standard deviation of its samples
+// divided by the model's max_value (u8 or u16), all channels, over a fixed grid of at most 64 x 64
+// pixels (row y_i = floor((i + 0.5) H / gh), the same for columns), accumulated in double in grid order:
+// deterministic, cheap, and the same on every backend (computed on the host from the caller's image).
+struct InputStats {
+  float mean = 0, std = 0;
+  bool known = false;  // false: not computed (CUDA device-resident input): the input test does not apply
+};
+InputStats input_stats(const triage_image& img, const InputSpec& in);
+// Whether a decision made by pass `route` (TRIAGE_ROUTE_*) with energy s on an input with statistics in
+// is flagged unknown: s above the pass's threshold, or in.mean / in.std outside the calibrated range.
+bool is_unknown(float s, uint32_t route, const InputStats& in, const RouterThresholds& t);
 // Softmax of n logits into probs (max-subtracted, f32; deterministic).
 void softmax(const float* logits, int n, float* probs);
 

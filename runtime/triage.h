@@ -135,6 +135,11 @@ typedef struct triage_result {
   uint32_t tokens;            /* tokens processed: coarse pass + fine pass (CLS tokens included) */
   float coarse_us;            /* wall time of preprocessing + coarse pass (per image in a batch) */
   float fine_us;              /* wall time of the fine pass, 0 when not escalated (per image) */
+  uint32_t unknown;           /* 1: out of distribution: an OOD score (triage_get_ood_scores) lies outside the
+                                 file's calibrated range (router.ood_*): the image is unlike the training data
+                                 and the decision is not to be trusted. Always 0 for a file without OOD
+                                 thresholds. (Sits in what was tail padding: sizeof(triage_result) is
+                                 unchanged.) */
 } triage_result;
 
 /* Versioned by struct_size (set by the caller): any size from TRIAGE_MODEL_INFO_SIZE_MIN (struct_size and
@@ -168,6 +173,11 @@ typedef struct triage_model_info {
                                     the good class is never decided (the thresholds above are the file's) */
   const double* class_review_thresholds; /* num_classes review thresholds (router.class_review_thresholds),
                                             model-owned; NULL: review_threshold for every class */
+  uint32_t ood_enabled;          /* 1: the file has OOD thresholds (result.unknown can be 1) */
+  double ood_coarse_threshold, ood_fine_threshold; /* energy above which a coarse / fine decision is unknown */
+  double ood_input_mean_lo, ood_input_mean_hi;     /* input mean outside [lo, hi]: unknown */
+  double ood_input_std_lo, ood_input_std_hi;       /* input standard deviation outside [lo, hi]: unknown */
+  double ood_false_flag_rate;    /* the in-distribution false-flag rate they were calibrated to (0: not stated) */
 } triage_model_info;
 
 #define TRIAGE_OPTIONS_SIZE_V1 24u   /* offsetof(triage_options, arena): the layout before caller arenas */
@@ -220,6 +230,16 @@ triage_status triage_get_info(const triage_model* model, triage_model_info* out)
  * did not run that pass. For head adaptation (triage adapt) and feature-space scores. */
 triage_status triage_get_features(const triage_model* model, size_t index, uint32_t route, float* out,
                                   size_t count);
+
+/* The out-of-distribution scores of image `index` of the last classify call (count must be
+ * TRIAGE_OOD_SCORES): out[0] the free energy -log(sum_i exp(logit_i)) of the logits of the pass that
+ * decided it (higher: less like the training data); out[1], out[2] the mean and the standard deviation
+ * of the input's samples scaled by the model's max_value (all channels, over a fixed grid of at most
+ * 64 x 64 pixels). result.unknown is 1 when the energy is above the file's threshold for the deciding
+ * pass, or the mean or the deviation lies outside the file's calibrated range. For calibration
+ * (triage calibrate --ood-false-flag) and evaluation. */
+#define TRIAGE_OOD_SCORES 3u
+triage_status triage_get_ood_scores(const triage_model* model, size_t index, float* out, size_t count);
 
 /* The message of the last failed call on this handle ("" if the last call succeeded). */
 const char* triage_last_error(const triage_model* model);

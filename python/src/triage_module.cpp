@@ -147,6 +147,7 @@ struct Result {
   std::vector<float> probabilities;
   uint32_t route = 0;
   bool review = false;
+  bool unknown = false;
   uint32_t tokens = 0;
   float coarse_us = 0, fine_us = 0;
 
@@ -158,6 +159,7 @@ struct Result {
     o.probabilities.assign(r.probabilities, r.probabilities + num_classes);
     o.route = r.route;
     o.review = r.review != 0;
+    o.unknown = r.unknown != 0;
     o.tokens = r.tokens;
     o.coarse_us = r.coarse_us;
     o.fine_us = r.fine_us;
@@ -288,6 +290,22 @@ class Model {
     return float_array(f);
   }
 
+  nb::dict ood_scores(size_t index) {
+    float s[TRIAGE_OOD_SCORES];
+    {
+      nb::gil_scoped_release nogil;
+      std::lock_guard<std::mutex> lock(mu_);
+      check_open();
+      const triage_status st = triage_get_ood_scores(m_, index, s, TRIAGE_OOD_SCORES);
+      if (st != TRIAGE_OK) fail(st, triage_last_error(m_));
+    }
+    nb::dict d;
+    d["energy"] = s[0];
+    d["input_mean"] = s[1];
+    d["input_std"] = s[2];
+    return d;
+  }
+
   nb::dict info() const {
     const triage_model_info& i = info_;
     nb::dict d;
@@ -326,6 +344,14 @@ class Model {
     for (uint32_t k = 0; k < i.num_classes; ++k)
       review.append(i.class_review_thresholds ? i.class_review_thresholds[k] : i.review_threshold);
     d["class_review_thresholds"] = review;
+    d["ood_enabled"] = i.ood_enabled != 0;
+    if (i.ood_enabled) {
+      d["ood_coarse_threshold"] = i.ood_coarse_threshold;
+      d["ood_fine_threshold"] = i.ood_fine_threshold;
+      d["ood_input_mean_range"] = nb::make_tuple(i.ood_input_mean_lo, i.ood_input_mean_hi);
+      d["ood_input_std_range"] = nb::make_tuple(i.ood_input_std_lo, i.ood_input_std_hi);
+      d["ood_false_flag_rate"] = i.ood_false_flag_rate;
+    }
     return d;
   }
 
@@ -377,6 +403,7 @@ NB_MODULE(_triage, m) {
       .def_prop_ro("probabilities", [](const Result& r) { return float_array(r.probabilities); })
       .def_prop_ro("route", [](const Result& r) { return std::string(route_name(r.route)); })
       .def_ro("review", &Result::review)
+      .def_ro("unknown", &Result::unknown)
       .def_ro("tokens", &Result::tokens)
       .def_ro("coarse_us", &Result::coarse_us)
       .def_ro("fine_us", &Result::fine_us)
@@ -388,6 +415,7 @@ NB_MODULE(_triage, m) {
         d["probabilities"] = r.probabilities;
         d["route"] = route_name(r.route);
         d["review"] = r.review;
+        d["unknown"] = r.unknown;
         d["tokens"] = r.tokens;
         d["coarse_us"] = r.coarse_us;
         d["fine_us"] = r.fine_us;
@@ -395,8 +423,9 @@ NB_MODULE(_triage, m) {
       })
       .def("__repr__", [](const Result& r) {
         char buf[160];
-        std::snprintf(buf, sizeof buf, "Result(class_name=%s, confidence=%.4f, route=%s, review=%s)",
-                      r.class_name.c_str(), double(r.confidence), route_name(r.route), r.review ? "True" : "False");
+        std::snprintf(buf, sizeof buf, "Result(class_name=%s, confidence=%.4f, route=%s, review=%s, unknown=%s)",
+                      r.class_name.c_str(), double(r.confidence), route_name(r.route), r.review ? "True" : "False",
+                      r.unknown ? "True" : "False");
         return std::string(buf);
       });
 
@@ -412,6 +441,7 @@ NB_MODULE(_triage, m) {
       .def("classify", &Model::classify, nb::arg("image"))
       .def("classify_batch", &Model::classify_batch, nb::arg("images"))
       .def("features", &Model::features, nb::arg("index") = 0, nb::arg("route") = "coarse")
+      .def("ood_scores", &Model::ood_scores, nb::arg("index") = 0)
       .def("close", &Model::close)
       .def("__enter__", [](nb::object self) { return self; })
       .def("__exit__", [](Model& self, nb::args) { self.close(); });

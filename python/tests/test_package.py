@@ -41,6 +41,7 @@ def same_as_cli(row, r, names):
     assert r.confidence == row["confidence"], row["path"]  # float32 both ways: exact
     assert r.route == row["route"], row["path"]
     assert r.review == row["review"], row["path"]
+    assert r.unknown == row.get("unknown", False), row["path"]
     assert r.tokens == row["tokens"], row["path"]
     assert r.probabilities.tolist() == [row["probabilities"][n] for n in names], row["path"]
     assert names[r.class_index] == r.class_name

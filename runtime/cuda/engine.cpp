@@ -223,6 +223,8 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
     CK(cudaStreamSynchronize(stream_));
   }
   probs_.assign(static_cast<size_t>(opts.max_batch) * cfg_.ncls(), 0.f);
+  ood_.assign(opts.max_batch, 0.f);  // OOD score of each image's deciding pass (result.unknown)
+  in_stats_.assign(opts.max_batch, InputStats{});
   host_esc_.assign(opts.max_batch, 0);
   return true;
 }
@@ -619,7 +621,8 @@ bool CudaEngine::launch_pass(int bi, bool fine_pass, cudaStream_t s, Error& err)
 
 void CudaEngine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
   const int n = cfg_.ncls();
-  decide_final_result(logits, n, cfg_.good, router_, labels_.data(), route, probs_.data() + static_cast<size_t>(i) * n, r);
+  decide_final_result(logits, n, cfg_.good, router_, labels_.data(), in_stats_[static_cast<size_t>(i)], route,
+                      probs_.data() + static_cast<size_t>(i) * n, &ood_[static_cast<size_t>(i)], r);
 }
 
 bool CudaEngine::classify(const triage_image* images, int n, bool device_input, triage_result* results, Error& err) {
@@ -643,6 +646,9 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
         return err.set(TRIAGE_E_INVALID_ARGUMENT, "image %d: data is not device memory of CUDA device %d", i, device_);
     }
 
+  // The OOD input test's statistics: on the host for host input (the CPU engine's function); a
+  // device-resident image is not read here, so the input test does not apply to it.
+  for (int i = 0; i < n; ++i) in_stats_[static_cast<size_t>(i)] = device_input ? InputStats{} : input_stats(images[i], cfg_.input);
   // Descriptors, live count and (host input) packed pixels in pinned memory.
   const int bi = [&] {
     int i = 0;
@@ -733,7 +739,8 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
     } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
       escalate = true;
     } else {
-      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, labels_.data(), p, r);
+      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, labels_.data(), in_stats_[static_cast<size_t>(i)], p,
+                                       &ood_[static_cast<size_t>(i)], r);
     }
     if (escalate) {
       host_esc_[m++] = i;

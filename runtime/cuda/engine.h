@@ -24,6 +24,7 @@
 #include "runtime/cuda/weights.h"
 #include "runtime/error.h"
 #include "runtime/model_config.h"
+#include "runtime/router.h"
 #include "runtime/triage_cuda.h"
 
 namespace triage::rt::gpu {
@@ -99,6 +100,8 @@ class CudaEngine {
   std::vector<int> buckets_;
   std::vector<cudaGraphExec_t> first_graphs_, fine_graphs_;
   std::vector<float> probs_;
+  std::vector<float> ood_;
+  std::vector<InputStats> in_stats_;  // host input: input_stats (OOD test); device input: not known
   std::vector<int32_t> host_esc_;
   std::vector<const char*> labels_;
   bool broken_ = false;

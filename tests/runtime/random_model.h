@@ -22,6 +22,10 @@ struct RandomModelSpec {
   // For malformed-model tests: a tensor to leave out, and metadata integers to overwrite.
   std::string drop_tensor;
   std::vector<std::pair<std::string, int64_t>> meta_i64;
+  // OOD thresholds: written (router.ood_*, rt::kOodKeys order, + router.ood_false_flag_rate) when not empty;
+  // meta_f64 then overwrites or adds any float key (malformed-model tests).
+  std::vector<double> ood;
+  std::vector<std::pair<std::string, double>> meta_f64;
 };
 
 std::vector<uint8_t> make_random_model(const RandomModelSpec& spec);

@@ -55,6 +55,20 @@ bool classify(Handle& h, const triage_image& img, const std::string& path, triag
   return true;
 }
 
+// The energy of the last image into energy; its input statistics into mean / std when given.
+bool ood_scores(Handle& h, float& energy, float* mean, float* std_dev, std::string& err) {
+  float s[TRIAGE_OOD_SCORES];
+  const triage_status st = triage_get_ood_scores(h.m, 0, s, TRIAGE_OOD_SCORES);
+  if (st != TRIAGE_OK) {
+    err = std::string("OOD scores: ") + cli::printable(triage_last_error(h.m)) + " (" + triage_status_name(st) + ")";
+    return false;
+  }
+  energy = s[0];
+  if (mean) *mean = s[1];
+  if (std_dev) *std_dev = s[2];
+  return true;
+}
+
 }  // namespace
 
 bool score_dataset(const std::string& model_path, const std::vector<cli::LabelledFile>& data, const ScoreOptions& opt,
@@ -100,6 +114,16 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
   th.review = info.review_threshold;
   if (info.class_review_thresholds)
     th.class_review.assign(info.class_review_thresholds, info.class_review_thresholds + info.num_classes);
+  th.has_ood = info.ood_enabled != 0;
+  if (th.has_ood) {
+    th.ood_coarse = info.ood_coarse_threshold;
+    th.ood_fine = info.ood_fine_threshold;
+    th.ood_mean_lo = info.ood_input_mean_lo;
+    th.ood_mean_hi = info.ood_input_mean_hi;
+    th.ood_std_lo = info.ood_input_std_lo;
+    th.ood_std_hi = info.ood_input_std_hi;
+    th.ood_false_flag = info.ood_false_flag_rate;
+  }
 
   table = ScoreTable{};
   table.ncls = static_cast<int>(info.num_classes);
@@ -124,11 +148,16 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
   }
   table.coarse.resize(n * k);
   table.fine.resize(n * k);
+  table.coarse_ood.resize(n);
+  table.fine_ood.resize(n);
+  table.in_mean.resize(n);
+  table.in_std.resize(n);
   if (want_timed) {
     *timed = TimedRuns{};
     timed->routed_class.resize(n);
     timed->routed_fine.resize(n);
     timed->routed_review.resize(n);
+    timed->routed_unknown.resize(n);
     timed->routed_confidence.resize(n);
     timed->routed_tokens.resize(n);
     timed->fine_all_tokens.resize(n);
@@ -160,6 +189,7 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
       timed->routed_class[i] = r.class_index;
       timed->routed_fine[i] = r.route == TRIAGE_ROUTE_FINE;
       timed->routed_review[i] = r.review != 0;
+      timed->routed_unknown[i] = r.unknown != 0;
       timed->routed_confidence[i] = r.confidence;
       timed->routed_tokens[i] = r.tokens;
       if (!classify(fine_all, v, path, r, &timed->fine_all_ms[i], err)) return false;
@@ -168,8 +198,10 @@ bool score_dataset(const std::string& model_path, const std::vector<cli::Labelle
     }
     if (!classify(coarse, v, path, r, nullptr, err)) return false;
     std::memcpy(table.coarse.data() + i * k, r.probabilities, k * sizeof(float));
+    if (!ood_scores(coarse, table.coarse_ood[i], &table.in_mean[i], &table.in_std[i], err)) return false;
     if (!classify(fine, v, path, r, nullptr, err)) return false;
     std::memcpy(table.fine.data() + i * k, r.probabilities, k * sizeof(float));
+    if (!ood_scores(fine, table.fine_ood[i], nullptr, nullptr, err)) return false;
     if (opt.progress) opt.progress(i + 1, n);
   }
   std::sort(hash_lines.begin(), hash_lines.end());

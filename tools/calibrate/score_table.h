@@ -20,6 +20,8 @@ struct ScoreTable {
   std::vector<int> label;               // [n] class index of each image
   std::vector<float> coarse;            // [n, ncls] probabilities after the coarse pass
   std::vector<float> fine;              // [n, ncls] probabilities after the fine pass (K = topk)
+  std::vector<float> coarse_ood, fine_ood;  // [n] each pass's energy (triage_get_ood_scores[0])
+  std::vector<float> in_mean, in_std;       // [n] the input's statistics (triage_get_ood_scores[1], [2])
 
   size_t size() const { return label.size(); }
   const float* coarse_row(size_t i) const { return coarse.data() + i * static_cast<size_t>(ncls); }
@@ -31,6 +33,7 @@ struct TimedRuns {
   std::vector<int> routed_class;
   std::vector<uint8_t> routed_fine;   // 1 when the routed run escalated
   std::vector<uint8_t> routed_review;
+  std::vector<uint8_t> routed_unknown;  // result.unknown of the routed run (the file's OOD thresholds)
   std::vector<float> routed_confidence;
   std::vector<uint32_t> routed_tokens, fine_all_tokens;
   std::vector<double> routed_ms, fine_all_ms;  // wall time of triage_classify

@@ -23,6 +23,14 @@ bool write_calibrated_model(const std::string& model_path, const std::string& ou
   keys.fine_good = th.fine_good;
   keys.review = th.review;
   keys.class_review = th.class_review;
+  keys.has_ood = th.has_ood;
+  keys.ood_coarse = th.has_ood ? th.ood_coarse : 0.0;
+  keys.ood_fine = th.has_ood ? th.ood_fine : 0.0;
+  keys.ood_mean_lo = th.has_ood ? th.ood_mean_lo : 0.0;
+  keys.ood_mean_hi = th.has_ood ? th.ood_mean_hi : 0.0;
+  keys.ood_std_lo = th.has_ood ? th.ood_std_lo : 0.0;
+  keys.ood_std_hi = th.has_ood ? th.ood_std_hi : 0.0;
+  keys.ood_false_flag = th.has_ood ? th.ood_false_flag : 0.0;
   keys.provenance = provenance_json;
   trw::Writer w;
   convert::Error cerr;

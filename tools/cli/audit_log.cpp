@@ -30,7 +30,7 @@ std::string members(const json& j) {
 // The standard fields of a line; extra members may not repeat them.
 const std::set<std::string> kReserved = {"time", "input", "input_sha256", "model", "model_path", "model_sha256",
                                          "model_dtype", "thresholds", "force", "triage_version", "class",
-                                         "confidence", "route", "review"};
+                                         "confidence", "route", "review", "unknown"};
 
 }  // namespace
 
@@ -151,6 +151,7 @@ bool AuditLog::write(const AuditRecord& r, std::string& err) {
   tail["confidence"] = r.confidence;
   tail["route"] = r.route;
   tail["review"] = r.review;
+  if (r.unknown >= 0) tail["unknown"] = r.unknown != 0;
   std::string line = "{" + members(head) + "," + model_json_ + "," + members(tail);
   if (!extra.empty()) line += "," + extra;
   line += "}\n";

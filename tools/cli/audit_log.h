@@ -17,6 +17,7 @@ struct AuditRecord {
   std::string route;       // "coarse" | "fine" | ...
   bool review = false;
   std::string extra_json;  // optional: extra members already JSON-encoded ("\"defect_id\":12"), or empty
+  int unknown = -1;        // result.unknown (0/1), or -1: the model has no OOD thresholds (no "unknown" member)
 };
 
 class AuditLog {

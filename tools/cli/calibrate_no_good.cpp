@@ -9,6 +9,7 @@
 #include "tools/calibrate/routed_counts.h"
 #include "tools/calibrate/write_calibrated.h"
 #include "tools/cli/class_review_report.h"
+#include "tools/cli/ood_report.h"
 #include "tools/cli/stats.h"
 #include "tools/cli/text.h"
 
@@ -72,6 +73,15 @@ int calibrate_no_good(const calib::ScoreTable& table, const calib::ModelSummary&
     j["class_review"] = class_review_json(table, *io.class_review, cr);
     j["review_rate"] = calib::rate(calib::count_routed(table, th).review, r.n);
   }
+  calib::OodCalibration ood;
+  if (io.ood_false_flag > 0) {
+    ood = calib::calibrate_ood(table, io.ood_false_flag, th);
+    if (!ood.ok) {
+      std::fprintf(stderr, "triage calibrate: refused: OOD thresholds: %s\n", printable(ood.why).c_str());
+      return 1;
+    }
+    j["ood"] = ood_json(ood, io.ood_false_flag);
+  }
   json prov = j;
   prov.erase("model");
   prov["model_source_sha256"] = model.source_sha256;
@@ -114,6 +124,7 @@ int calibrate_no_good(const calib::ScoreTable& table, const calib::ModelSummary&
   std::printf("sequence     %zu thresholds tested, %s\n", r.trials.size(),
               last.certified ? "all passed" : ("stopped at coarse_defect " + std::to_string(last.coarse_defect)).c_str());
   if (io.class_review) print_class_review(table, *io.class_review, cr);
+  if (io.ood_false_flag > 0) print_ood(ood, io.ood_false_flag);
   std::printf("wrote        %s (router.calibrated=1)%s%s\n", printable(io.out_path).c_str(), io.json_path.empty() ? "" : ", ",
               printable(io.json_path).c_str());
   return std::fflush(stdout) == 0 ? 0 : 1;

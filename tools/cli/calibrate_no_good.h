@@ -14,6 +14,7 @@ struct CalibrateIo {
   std::string model_path, out_path, json_path, data_path, data_sha256, date;
   bool json = false;
   const calib::ClassReviewOptions* class_review = nullptr;  // also choose per-class review thresholds
+  double ood_false_flag = 0;  // > 0: also choose OOD thresholds at this false-flag rate (--ood-false-flag)
 };
 
 // Exit status: 0 written, 1 refused or failed (one line on stderr).

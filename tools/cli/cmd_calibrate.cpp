@@ -14,6 +14,7 @@
 #include "runtime/triage.h"
 #include "runtime/version.h"
 #include "tools/calibrate/class_review.h"
+#include "tools/cli/ood_report.h"
 #include "tools/calibrate/learn_then_test.h"
 #include "tools/calibrate/progress_bar.h"
 #include "tools/calibrate/score_table.h"
@@ -36,7 +37,7 @@ constexpr const char* kUsage =
     "usage: triage calibrate MODEL.trw --data LABELS.csv|DIR --target-escape E --confidence C -o OUT.trw\n"
     "                        [--router-json OUT.json] [--json] [--class-target-escape E2] [--fine-good F |\n"
     "                        --fine-grid F1,F2,...] [--max-over-reject R] [--coarse-defect T] [--review T]\n"
-    "                        [--threads N] [--progress] [--target-purity P] [--max-reject R]\n"
+    "                        [--threads N] [--progress] [--target-purity P] [--max-reject R] [--ood-false-flag A]\n"
     "       triage calibrate MODEL.trw --data LABELS.csv|DIR --target-exit-error E --confidence C -o OUT.trw ...\n"
     "                        (a model without a good class)\n"
     "  Runs the model on every labelled image twice (forced coarse exit, forced fine pass: both results are\n"
@@ -80,6 +81,10 @@ constexpr const char* kUsage =
     "                         data (P in (0, 1)); classes with fewer than 20 decisions keep --review\n"
     "  --max-reject R         cap each class's rejection (share of its decisions sent to review) at R in\n"
     "                         [0, 1]; alone: the strictest threshold within R (the purest the budget allows)\n"
+    "  --ood-false-flag A     also choose out-of-distribution thresholds (router.ood_*_threshold): per pass,\n"
+    "                         the energy score above which a decision is flagged unknown, so that an image\n"
+    "                         like these is flagged with probability <= A (split conformal; A in (0, 1),\n"
+    "                         e.g. 0.01; needs >= (1-A)/A images)\n"
     "  --threads N            engine threads (default 1)\n"
     "  --progress             progress bar on stderr even when it is not a terminal\n";
 
@@ -148,7 +153,7 @@ int cmd_calibrate(int argc, char** argv) {
       {"--class-target-escape", nullptr, true}, {"--fine-good", nullptr, true}, {"--fine-grid", nullptr, true},
       {"--max-over-reject", nullptr, true}, {"--coarse-defect", nullptr, true}, {"--review", nullptr, true},
       {"--threads", nullptr, true},       {"--progress", nullptr, false},     {"--target-exit-error", nullptr, true},
-      {"--target-purity", nullptr, true}, {"--max-reject", nullptr, true},    {"--help", "-h", false}};
+      {"--target-purity", nullptr, true}, {"--max-reject", nullptr, true},    {"--ood-false-flag", nullptr, true},    {"--help", "-h", false}};
   if (!parse_args(argc, argv, specs, a, error)) {
     std::fprintf(stderr, "triage calibrate: %s (see triage calibrate --help)\n", error.c_str());
     return 2;
@@ -212,6 +217,11 @@ int cmd_calibrate(int argc, char** argv) {
     return 2;
   }
   cro.confidence = lo.confidence;
+  double ood_alpha = 0;
+  if (a.has("--ood-false-flag") && !parse_double(a.get("--ood-false-flag"), 0, 1, true, ood_alpha)) {
+    std::fprintf(stderr, "triage calibrate: --ood-false-flag must be in (0, 1)\n");
+    return 2;
+  }
   const std::string model_path = a.positional[0], out_path = a.get("--output"), json_path = a.get("--router-json");
   // Refuse to overwrite inputs before spending minutes on the data.
   if (trw::same_file(out_path, model_path) || (!json_path.empty() && (trw::same_file(json_path, model_path) ||
@@ -251,7 +261,7 @@ int cmd_calibrate(int argc, char** argv) {
     xo.confidence = lo.confidence;
     xo.review = a.has("--review") ? review : model.router.review;
     return calibrate_no_good(table, model, {model_path, out_path, json_path, a.get("--data"), data_hash, utc_now(),
-                                            a.has("--json"), class_review ? &cro : nullptr}, xo);
+                                            a.has("--json"), class_review ? &cro : nullptr, ood_alpha}, xo);
   }
   if (!a.has("--target-escape")) {
     std::fprintf(stderr, "triage calibrate: model %s has a good class: --target-escape is needed (--target-exit-error is "
@@ -329,6 +339,15 @@ int cmd_calibrate(int argc, char** argv) {
     j["class_review"] = class_review_json(table, cro, cr);
     j["review_rate"] = calib::rate(calib::count_routed(table, th).review, c.images);
   }
+  calib::OodCalibration ood;
+  if (ood_alpha > 0) {
+    ood = calib::calibrate_ood(table, ood_alpha, th);
+    if (!ood.ok) {
+      std::fprintf(stderr, "triage calibrate: refused: OOD thresholds: %s\n", printable(ood.why).c_str());
+      return 1;
+    }
+    j["ood"] = ood_json(ood, ood_alpha);
+  }
 
   // The new model: same tensors and metadata, router keys replaced.
   json prov = j;
@@ -384,6 +403,7 @@ int cmd_calibrate(int argc, char** argv) {
                                                       : ("stopped at coarse " + dump(s["stopped_at_coarse_good"])).c_str());
   std::printf("\n");
   if (class_review) print_class_review(table, cro, cr);
+  if (ood_alpha > 0) print_ood(ood, ood_alpha);
   std::printf("wrote        %s (router.calibrated=1)%s%s\n", printable(out_path).c_str(), json_path.empty() ? "" : ", ",
               printable(json_path).c_str());
   return std::fflush(stdout) == 0 ? 0 : 1;

@@ -184,7 +184,8 @@ int cmd_eval(int argc, char** argv) {
                         {"correct", t.label[i] == tr.routed_class[i]}};
     const std::string members = dump(extra);
     if (!audit.write({data[i].path, t.class_names[static_cast<size_t>(tr.routed_class[i])], tr.routed_confidence[i],
-                      tr.routed_fine[i] ? "fine" : "coarse", tr.routed_review[i] != 0, members.substr(1, members.size() - 2)},
+                      tr.routed_fine[i] ? "fine" : "coarse", tr.routed_review[i] != 0, members.substr(1, members.size() - 2),
+                      model.router.has_ood ? static_cast<int>(tr.routed_unknown[i]) : -1},
                      error)) {
       std::fprintf(stderr, "triage eval: %s\n", error.c_str());
       return 1;
@@ -194,11 +195,17 @@ int cmd_eval(int argc, char** argv) {
 
   // The engine's routed run is the truth; the router rule replayed on the forced passes must agree.
   const calib::RoutedCounts c = calib::count_decisions(t, tr.routed_class, tr.routed_fine);
-  size_t parity = 0, reviews = 0;
+  size_t parity = 0, reviews = 0, unknowns = 0, unknown_parity = 0;
   for (size_t i = 0; i < t.size(); ++i) {
     const calib::Routed r = calib::route_image(t.coarse_row(i), t.fine_row(i), t.ncls, t.good, th);
     parity += r.cls == tr.routed_class[i] && r.escalated == (tr.routed_fine[i] != 0);
     reviews += tr.routed_review[i];
+    unknowns += tr.routed_unknown[i];
+    // the OOD rule replayed on the forced passes' scores (the pass the routed run decided with)
+    const rt::InputStats in{t.in_mean[i], t.in_std[i], true};
+    const bool u = tr.routed_fine[i] ? rt::is_unknown(t.fine_ood[i], TRIAGE_ROUTE_FINE, in, th)
+                                     : rt::is_unknown(t.coarse_ood[i], TRIAGE_ROUTE_COARSE, in, th);
+    unknown_parity += u == (tr.routed_unknown[i] != 0);
   }
   const calib::RoutedCounts cc = calib::count_decisions(t, calib::decide_all(t, false, th), {});
   const calib::RoutedCounts cf = calib::count_decisions(t, calib::decide_all(t, true, th), {});
@@ -229,6 +236,11 @@ int cmd_eval(int argc, char** argv) {
   j["over_reject_rate"] = has_good ? json(calib::rate(c.over_rejects, c.good)) : json(nullptr);
   j["escalation_rate"] = calib::rate(c.escalated, c.images);
   j["review_rate"] = calib::rate(reviews, c.images);
+  j["ood"] = th.has_ood ? json{{"unknown", unknowns},
+                               {"unknown_rate", calib::rate(unknowns, c.images)},
+                               {"calibrated_false_flag_rate", th.ood_false_flag},
+                               {"engine_vs_rule_agree", unknown_parity}}
+                        : json(nullptr);
   j["latency_ms"] = {{"mean", mean_r}, {"p50", percentile(tr.routed_ms, 50)}, {"p99", percentile(tr.routed_ms, 99)},
                      {"max", percentile(tr.routed_ms, 100)}};
   j["fine_all_latency_ms"] = {{"mean", mean_a}, {"p50", percentile(tr.fine_all_ms, 50)},
@@ -337,6 +349,10 @@ int cmd_eval(int argc, char** argv) {
   std::printf("routing      escalated %s (good %s, defective %s), review %s, engine vs router rule: %zu/%zu agree\n",
               pct(j["escalation_rate"]).c_str(), pct(calib::rate(c.escalated_good, c.good)).c_str(),
               pct(calib::rate(c.escalated_defective, c.defective)).c_str(), pct(j["review_rate"]).c_str(), parity, t.size());
+  if (th.has_ood)
+    std::printf("unknown      %zu / %zu images flagged out of distribution (%s; calibrated in-distribution false-flag "
+                "rate <= %g), engine vs OOD rule: %zu/%zu agree\n",
+                unknowns, t.size(), pct(calib::rate(unknowns, c.images)).c_str(), th.ood_false_flag, unknown_parity, t.size());
   std::printf("latency      routed mean %.3f p50 %.3f p99 %.3f max %.3f ms | fine-all mean %.3f p50 %.3f p99 %.3f ms\n", mean_r,
               percentile(tr.routed_ms, 50), percentile(tr.routed_ms, 99), percentile(tr.routed_ms, 100), mean_a,
               percentile(tr.fine_all_ms, 50), percentile(tr.fine_all_ms, 99));

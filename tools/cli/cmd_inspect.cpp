@@ -160,6 +160,14 @@ void print_router(const RouterView& v) {
     std::printf("  in force  the file's thresholds; with --force coarse the coarse pass decides '%s' only when\n"
                 "            P >= coarse_good\n",
                 printable(v.good_name).c_str());
+  if (i.ood_enabled)
+    std::printf("  unknown   out-of-distribution flag on: energy above %.9g (coarse) / %.9g (fine), or input mean\n"
+                "            outside [%.6g, %.6g] or deviation outside [%.6g, %.6g]; calibrated to an in-distribution\n"
+                "            false-flag rate <= %g\n",
+                i.ood_coarse_threshold, i.ood_fine_threshold, i.ood_input_mean_lo, i.ood_input_mean_hi, i.ood_input_std_lo,
+                i.ood_input_std_hi, i.ood_false_flag_rate);
+  else
+    std::printf("  unknown   no out-of-distribution thresholds: result.unknown is always 0\n");
 }
 
 json router_json(const RouterView& v) {
@@ -171,7 +179,13 @@ json router_json(const RouterView& v) {
           {"coarse_good_threshold", i.coarse_good_threshold},
           {"coarse_defect_threshold", i.coarse_defect_threshold},
           {"fine_good_threshold", i.fine_good_threshold},
-          {"review_threshold", i.review_threshold}};
+          {"review_threshold", i.review_threshold},
+          {"ood", i.ood_enabled ? json{{"coarse_threshold", i.ood_coarse_threshold},
+                                      {"fine_threshold", i.ood_fine_threshold},
+                                      {"input_mean", {i.ood_input_mean_lo, i.ood_input_mean_hi}},
+                                      {"input_std", {i.ood_input_std_lo, i.ood_input_std_hi}},
+                                      {"false_flag_rate", i.ood_false_flag_rate}}
+                                : json(nullptr)}};
 }
 
 void print_signature(const SignatureView& sv, const std::string& required_id) {

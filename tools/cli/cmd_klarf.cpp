@@ -227,7 +227,9 @@ int cmd_klarf(int argc, char** argv) {
         std::string members = extra.dump(-1, ' ', false, json::error_handler_t::replace);
         members = members.substr(1, members.size() - 2);  // the members, without the braces
         const char* route = r.route == TRIAGE_ROUTE_FINE ? "fine" : "coarse";
-        if (!audit.write({path, r.class_name, r.confidence, route, r.review != 0, members}, error)) {
+        if (!audit.write({path, r.class_name, r.confidence, route, r.review != 0, members,
+                          info.ood_enabled ? static_cast<int>(r.unknown) : -1},
+                         error)) {
           triage_close(model);
           return fail(error + " (a decision the audit log misses: nothing written)");
         }

@@ -213,7 +213,7 @@ int cmd_run(int argc, char** argv) {
   }
 
   std::vector<double> ms;
-  size_t failed = 0, escalated = 0, reviews = 0, labelled = 0, correct = 0, escapes = 0;
+  size_t failed = 0, escalated = 0, reviews = 0, unknowns = 0, labelled = 0, correct = 0, escapes = 0;
   const char* good = info.good_class >= 0 ? info.class_names[info.good_class] : nullptr;
   for (const std::string& path : inputs) {
     Image img;
@@ -236,8 +236,11 @@ int cmd_run(int argc, char** argv) {
     ms.push_back(t);
     escalated += r.route == TRIAGE_ROUTE_FINE;
     reviews += r.review;
+    unknowns += r.unknown;
     const char* route = r.route == TRIAGE_ROUTE_FINE ? "fine" : "coarse";
-    if (audit.is_open() && !audit.write({path, r.class_name, r.confidence, route, r.review != 0, ""}, error)) {
+    if (audit.is_open() && !audit.write({path, r.class_name, r.confidence, route, r.review != 0, "",
+                                                    info.ood_enabled ? static_cast<int>(r.unknown) : -1},
+                                                   error)) {
       std::fprintf(stderr, "triage run: %s\n", error.c_str());  // a decision the log misses: stop
       triage_close(model);
       return 1;
@@ -257,14 +260,20 @@ int cmd_run(int argc, char** argv) {
       json line = {{"path", path},       {"class", r.class_name},   {"confidence", r.confidence},
                    {"route", route},     {"review", r.review != 0}, {"ms", t},
                    {"probabilities", probs}, {"tokens", r.tokens}};
+      if (info.ood_enabled) {  // the OOD flag and score exist only for a file with OOD thresholds
+        float s[TRIAGE_OOD_SCORES];
+        line["unknown"] = r.unknown != 0;
+        if (triage_get_ood_scores(model, 0, s, TRIAGE_OOD_SCORES) == TRIAGE_OK)
+          line["ood"] = {{"energy", s[0]}, {"input_mean", s[1]}, {"input_std", s[2]}};
+      }
       if (label) {
         line["label"] = *label;
         line["correct"] = right;
       }
       std::printf("%s\n", dump(line).c_str());
     } else {
-      std::printf("%s  %s  %.4f  %s  %s  %.3f ms%s%s%s\n", printable(path).c_str(), printable(r.class_name).c_str(),
-                  r.confidence, route, r.review ? "review" : "-", t, label ? "  truth " : "",
+      std::printf("%s  %s  %.4f  %s  %s%s  %.3f ms%s%s%s\n", printable(path).c_str(), printable(r.class_name).c_str(),
+                  r.confidence, route, r.review ? "review" : "-", r.unknown ? "  UNKNOWN" : "", t, label ? "  truth " : "",
                   label ? printable(*label).c_str() : "", label ? (right ? "  right" : "  WRONG") : "");
     }
   }
@@ -278,6 +287,7 @@ int cmd_run(int argc, char** argv) {
               {"p99_ms", percentile(ms, 99)}, {"escalation_rate", esc / 100}, {"review", reviews},
               {"isa", info.isa},     {"threads", info.threads}, {"model", info.model_name}, {"dtype", info.weight_dtype},
               {"fail_safe", info.fail_safe != 0}};
+    if (info.ood_enabled) s["unknown"] = unknowns;
     if (labelled) {
       s["labelled"] = labelled;
       s["correct"] = correct;
@@ -285,9 +295,10 @@ int cmd_run(int argc, char** argv) {
     }
     std::printf("%s\n", dump(json{{"summary", s}}).c_str());
   } else {
-    std::printf("summary: %zu images (%zu failed), mean %.3f ms, p50 %.3f ms, p99 %.3f ms, escalated %.1f%%, review %zu, "
-                "isa %s, threads %u\n",
-                n, failed, mean, percentile(ms, 50), percentile(ms, 99), esc, reviews, info.isa, info.threads);
+    std::printf("summary: %zu images (%zu failed), mean %.3f ms, p50 %.3f ms, p99 %.3f ms, escalated %.1f%%, review %zu, ",
+                n, failed, mean, percentile(ms, 50), percentile(ms, 99), esc, reviews);
+    if (info.ood_enabled) std::printf("unknown %zu, ", unknowns);
+    std::printf("isa %s, threads %u\n", info.isa, info.threads);
     if (labelled) {
       std::printf("labelled: %zu of %zu images, %zu right (%.1f%%)", labelled, n, correct,
                   100.0 * static_cast<double>(correct) / static_cast<double>(labelled));

@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/model_config.h"
 #include "tools/convert/json_strict.h"
 #include "weights_format/signed_file.h"
 
@@ -77,7 +79,8 @@ bool parse_router_json(std::string_view text, const std::string& what, RouterKey
   if (r == j.end() || !r->is_object()) return fail(err, Errc::Config, what + ": 'router' must be an object");
   const std::string wr = what + ": router";
   if (!only_keys(*r, {"calibrated", "coarse_good_threshold", "coarse_defect_threshold", "fine_good_threshold", "review_threshold",
-                      "class_review_thresholds"},
+                      "class_review_thresholds", "ood_coarse_threshold", "ood_fine_threshold", "ood_input_mean_lo",
+                      "ood_input_mean_hi", "ood_input_std_lo", "ood_input_std_hi", "ood_false_flag_rate"},
                  wr, err))
     return false;
   auto cal = r->find("calibrated");
@@ -99,6 +102,31 @@ bool parse_router_json(std::string_view text, const std::string& what, RouterKey
       k.class_review.push_back(v);
     }
   }
+  const std::pair<const char*, double*> ood_keys[] = {
+      {"ood_coarse_threshold", &k.ood_coarse}, {"ood_fine_threshold", &k.ood_fine}, {"ood_input_mean_lo", &k.ood_mean_lo},
+      {"ood_input_mean_hi", &k.ood_mean_hi},   {"ood_input_std_lo", &k.ood_std_lo}, {"ood_input_std_hi", &k.ood_std_hi}};
+  size_t n_ood = 0;
+  for (const auto& [key, out] : ood_keys) n_ood += r->contains(key);
+  if (n_ood != 0 && n_ood != std::size(ood_keys))
+    return fail(err, Errc::Config, wr + ": the ood_* thresholds come together (all six or none)");
+  if (n_ood) {
+    k.has_ood = true;
+    for (const auto& [key, out] : ood_keys) {
+      const json& v = (*r)[key];
+      if (!v.is_number() || !(std::fabs(v.get<double>()) <= 1e6))
+        return fail(err, Errc::Config, wr + ": '" + key + "' must be a number in [-1e6, 1e6]");
+      *out = v.get<double>();
+    }
+    if (!(k.ood_mean_lo <= k.ood_mean_hi) || !(k.ood_std_lo <= k.ood_std_hi))
+      return fail(err, Errc::Config, wr + ": an ood_input_*_lo is above its _hi");
+    if (auto ff = r->find("ood_false_flag_rate"); ff != r->end()) {
+      if (!ff->is_number() || !(ff->get<double>() >= 0.0 && ff->get<double>() <= 1.0))
+        return fail(err, Errc::Config, wr + ": 'ood_false_flag_rate' must be a number in [0, 1]");
+      k.ood_false_flag = ff->get<double>();
+    }
+  } else if (r->contains("ood_false_flag_rate")) {
+    return fail(err, Errc::Config, wr + ": 'ood_false_flag_rate' without OOD thresholds");
+  }
   auto p = j.find("provenance");
   if (p == j.end() || !p->is_object()) return fail(err, Errc::Config, what + ": 'provenance' must be an object");
   k.provenance = p->dump(-1, ' ', false, json::error_handler_t::replace);
@@ -118,6 +146,15 @@ std::string router_json(const RouterKeys& k) {
                  {"fine_good_threshold", k.fine_good},
                  {"review_threshold", k.review}};
   if (!k.class_review.empty()) j["router"]["class_review_thresholds"] = k.class_review;
+  if (k.has_ood) {
+    j["router"]["ood_coarse_threshold"] = k.ood_coarse;
+    j["router"]["ood_fine_threshold"] = k.ood_fine;
+    j["router"]["ood_input_mean_lo"] = k.ood_mean_lo;
+    j["router"]["ood_input_mean_hi"] = k.ood_mean_hi;
+    j["router"]["ood_input_std_lo"] = k.ood_std_lo;
+    j["router"]["ood_input_std_hi"] = k.ood_std_hi;
+    j["router"]["ood_false_flag_rate"] = k.ood_false_flag;
+  }
   j["provenance"] = nlohmann::ordered_json::parse(k.provenance, nullptr, false);
   if (j["provenance"].is_discarded()) j["provenance"] = nlohmann::ordered_json::object();
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -156,6 +193,13 @@ void set_router_keys(const RouterKeys& k, trw::Writer& w) {
   w.set_f64("router.review_threshold", k.review);
   if (k.class_review.empty()) w.erase("router.class_review_thresholds");  // no stale per-class values
   else w.set_f64_array("router.class_review_thresholds", k.class_review);
+  for (const char* key : rt::kOodKeys) w.erase(key);  // no stale OOD values either
+  w.erase("router.ood_false_flag_rate");
+  if (k.has_ood) {
+    const double vals[] = {k.ood_coarse, k.ood_fine, k.ood_mean_lo, k.ood_mean_hi, k.ood_std_lo, k.ood_std_hi};
+    for (size_t i = 0; i < std::size(rt::kOodKeys); ++i) w.set_f64(rt::kOodKeys[i], vals[i]);
+    w.set_f64("router.ood_false_flag_rate", k.ood_false_flag);
+  }
   w.set_str("router.provenance", k.provenance);
 }
 

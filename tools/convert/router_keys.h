@@ -25,11 +25,18 @@ struct RouterKeys {
   int64_t calibrated = 1;
   double coarse_good = 2.0, coarse_defect = 0.9, fine_good = 0.5, review = 0.6;
   std::vector<double> class_review;  // per-class review thresholds (one per class), or empty: `review` for all
+  // Out-of-distribution thresholds (router.ood_coarse_threshold / ood_fine_threshold, both or neither;
+  // runtime/router.h ood_energy) and the false-flag rate they were calibrated to.
+  bool has_ood = false;
+  double ood_coarse = 0, ood_fine = 0, ood_mean_lo = 0, ood_mean_hi = 0, ood_std_lo = 0, ood_std_hi = 0;
+  double ood_false_flag = 0;
   std::string provenance = "{}";  // compact JSON object (router.provenance)
 };
 
 // Strict: unknown keys, wrong types, thresholds outside [0, 2] and a provenance that is not an
-// object are errors (Errc::Config). router.class_review_thresholds is optional (an array of numbers).
+// object are errors (Errc::Config). router.class_review_thresholds is optional (an array of numbers);
+// so are the OOD keys ood_coarse_threshold, ood_fine_threshold, ood_input_{mean,std}_{lo,hi} (all six
+// or none, |v| <= 1e6, lo <= hi) with ood_false_flag_rate (in [0, 1]).
 bool parse_router_json(std::string_view text, const std::string& what, RouterKeys& out, Error& err);
 std::string router_json(const RouterKeys& k);  // the file's text (indented, keys in a fixed order)
 
