@@ -7,13 +7,14 @@
 # with options.public_key). g++-aarch64-linux-gnu + qemu-user: the aarch64 cross build and its tests
 # under emulation (tools/test.sh). Python packages: numpy, safetensors (the model-consistency test);
 # nanobind, scikit-build-core, pytest (the `triage` Python package: `pip install .` and its tests);
-# tritonclient and nvidia-pytriton (its tritonserver binary, installed without its Python dependencies,
+# python3-dev: Python.h for the package's extension, and libpython3.11, which Triton's Python backend stub
+# links; tritonclient and nvidia-pytriton (its tritonserver binary, installed without its Python dependencies,
 # whose numpy<2 pin would downgrade numpy: only the binary is used) for the Triton serving test.
 # The engine itself never needs Python.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libgtest-dev libgmock-dev libbenchmark-dev libxsimd-dev
       libpng-dev libjpeg62-turbo-dev libtiff-dev nlohmann-json3-dev libsodium-dev libsimde-dev libdnnl-dev ocl-icd-opencl-dev
-      g++-aarch64-linux-gnu qemu-user python3 python3-pip)
+      g++-aarch64-linux-gnu qemu-user python3 python3-pip python3-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
