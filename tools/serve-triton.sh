@@ -69,6 +69,7 @@ done
 # it exchanges with model.py (nvidia-pytriton declares numpy<2 for that reason). Where the interpreter has
 # NumPy 2, the stub gets a numpy<2 overlay first on its path (pip-installed once into a cache dir; the
 # triage package works with either). The interpreter's own environment is left as it is.
+numpy1=""
 numpy_major=$("$py" -c 'import numpy; print(numpy.__version__.split(".")[0])' 2>/dev/null || echo none)
 if [ "$numpy_major" = none ]; then
   echo "serve-triton: $py cannot import numpy ($py -m pip install 'numpy<2')" >&2; exit 3
@@ -88,6 +89,9 @@ elif [ "$numpy_major" -ge 2 ]; then
     mv "$staging" "$overlay"
   fi
   site_dirs="$overlay:$site_dirs"
+  # Also named on its own: model.py puts it first on sys.path, before the interpreter's site-packages that
+  # the stub's embedded Python may find by itself (a venv, Debian's /usr/local dist-packages).
+  numpy1="$overlay"
 fi
 
 # Work dir: the server's layout with the stub for our Python next to the Python backend.
@@ -128,7 +132,8 @@ trap 'exit 130' INT
 
 # TRIAGE_TRITON_SITE_DIRS: the interpreter's site-packages, for model.py (the stub's embedded Python
 # may not find them itself; see tools/triton/model_template.py).
-TRIAGE_TRITON_SITE_DIRS="$site_dirs" PATH="$pybin:$PATH" LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+TRIAGE_TRITON_SITE_DIRS="$site_dirs" TRIAGE_TRITON_NUMPY1="$numpy1" PATH="$pybin:$PATH" \
+  LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   setsid "$workdir/bin/tritonserver" \
   --model-repository="$repo" \
   --backend-directory="$workdir/backends" \

@@ -17,14 +17,22 @@ py=${PYTHON:-python3}
 models=(awc-wm811k adc-pcb adc-optical)
 
 # 1. The server and the client library: try to install them once, skip (77) only if that cannot be done.
-deps_ok() { "$py" -c 'import pytriton, tritonclient.http, tritonclient.grpc' 2>/dev/null; }
+# pytriton is located, not imported: it is installed without its own Python dependencies (only its
+# tritonserver binary is used), so importing it fails by design.
+deps_ok() {
+  "$py" -c 'import importlib.util, sys, tritonclient.http, tritonclient.grpc
+sys.exit(importlib.util.find_spec("pytriton") is None)' 2>/dev/null
+}
+pip_install() {  # Debian's python3 refuses pip outside a venv unless told (PEP 668)
+  "$py" -m pip install --quiet "$@" 2>/dev/null || "$py" -m pip install --quiet --break-system-packages "$@"
+}
 if ! deps_ok; then
   if [ "${TRIAGE_TRITON_NO_PIP:-0}" != 1 ]; then
     # nvidia-pytriton without its dependencies: only its tritonserver is used, and its numpy<2 pin would
     # downgrade the environment's NumPy (serve-triton.sh gives the server's stub its own numpy<2).
     echo "triton: installing nvidia-pytriton and tritonclient[http,grpc] with pip"
-    "$py" -m pip install --quiet --no-deps nvidia-pytriton >&2 || true
-    "$py" -m pip install --quiet 'tritonclient[http,grpc]' >&2 || true
+    pip_install --no-deps nvidia-pytriton >&2 || true
+    pip_install 'tritonclient[http,grpc]' >&2 || true
   fi
   if ! deps_ok; then
     echo "SKIP: nvidia-pytriton / tritonclient[http,grpc] cannot be imported or installed for $py (no tritonserver)"

@@ -25,6 +25,12 @@ import sysconfig
 # dirs to add in TRIAGE_TRITON_SITE_DIRS, in order: a NumPy 1 overlay where the interpreter has NumPy 2
 # (see _check_stub_numpy), then the interpreter's site-packages. Without it: this prefix's own. A normal
 # Triton container needs neither (its site-packages are already on sys.path).
+# TRIAGE_TRITON_NUMPY1 (the overlay) goes first of all: the stub's embedded Python ignores PYTHONPATH and
+# may already have the interpreter's own site-packages (a venv, Debian's dist-packages) with NumPy 2 on
+# its path.
+_numpy1 = os.environ.get("TRIAGE_TRITON_NUMPY1")
+if _numpy1 and os.path.isdir(_numpy1) and "numpy" not in sys.modules:
+    sys.path.insert(0, _numpy1)
 _site_dirs = os.environ.get("TRIAGE_TRITON_SITE_DIRS")
 for _d in (_site_dirs.split(os.pathsep) if _site_dirs
            else [sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]):
@@ -50,7 +56,7 @@ def _check_stub_numpy():
     wrong results. tools/serve-triton.sh avoids it with a numpy<2 overlay."""
     probe = np.arange(1, 4, dtype=np.float32)
     back = pb_utils.Tensor("probe", probe).as_numpy()
-    if back.shape != probe.shape or not np.array_equal(back, probe):
+    if int(np.__version__.split(".")[0]) >= 2 or back.shape != probe.shape or not np.array_equal(back, probe):
         raise RuntimeError(
             f"this Triton Python backend stub cannot exchange tensors with NumPy {np.__version__} "
             f"({np.__file__}): a float32 [1, 2, 3] came back as {back!r}. Serve with numpy<2 "
