@@ -253,6 +253,7 @@ const char* triage_isa_name(triage_isa isa) {
     case TRIAGE_ISA_AVX512: return "avx512";
     case TRIAGE_ISA_AVX512_VNNI: return "avx512_vnni";
     case TRIAGE_ISA_AMX: return "amx";
+    case TRIAGE_ISA_NEON: return "neon";
   }
   return "unknown";
 }
@@ -269,6 +270,7 @@ int triage_isa_from_name(const char* name) {
     case triage::kernels::Isa::Avx512: return TRIAGE_ISA_AVX512;
     case triage::kernels::Isa::Avx512Vnni: return TRIAGE_ISA_AVX512_VNNI;
     case triage::kernels::Isa::Amx: return TRIAGE_ISA_AMX;
+    case triage::kernels::Isa::Neon: return TRIAGE_ISA_NEON;
   }
   return -1;
 }

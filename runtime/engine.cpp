@@ -26,6 +26,7 @@ kernels::Isa isa_cap(uint32_t cap) {
     case TRIAGE_ISA_AVX2: return kernels::Isa::Avx2;
     case TRIAGE_ISA_AVX512: return kernels::Isa::Avx512;
     case TRIAGE_ISA_AVX512_VNNI: return kernels::Isa::Avx512Vnni;
+    case TRIAGE_ISA_NEON: return kernels::Isa::Neon;
     default: return kernels::Isa::Amx;  // AUTO / AMX: no cap
   }
 }
@@ -37,14 +38,14 @@ bool check_options(const triage_options& o, Error& err) {
   if (o.max_batch < 1 || o.max_batch > TRIAGE_MAX_BATCH)
     return err.set(o.max_batch ? TRIAGE_E_LIMIT : TRIAGE_E_INVALID_ARGUMENT, "options.max_batch %u outside [1, %u]",
                    o.max_batch, TRIAGE_MAX_BATCH);
-  if (o.isa_cap > TRIAGE_ISA_AMX) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.isa_cap %u is not a triage_isa", o.isa_cap);
+  if (o.isa_cap > TRIAGE_ISA_NEON) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.isa_cap %u is not a triage_isa", o.isa_cap);
   if (o.force > TRIAGE_FORCE_FINE_ALL) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.force %u is not a triage_force", o.force);
   if (o.flags & ~TRIAGE_OPEN_ALLOW_UNCALIBRATED)
     return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.flags 0x%x has unknown bits", o.flags);
   const kernels::IsaEnv env = kernels::isa_env();
   if (env.present && !env.recognised)
     return err.set(TRIAGE_E_INVALID_ARGUMENT,
-                   "environment TRIAGE_ISA='%s' is not an ISA name (scalar, avx2, avx512, avx512_vnni, amx)", env.value);
+                   "environment TRIAGE_ISA='%s' is not an ISA name (scalar, avx2, avx512, avx512_vnni, amx, neon)", env.value);
   if (!o.arena && o.arena_size != 0) return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena_size set without options.arena");
   if (o.arena && reinterpret_cast<uintptr_t>(o.arena) % kArenaAlign != 0)
     return err.set(TRIAGE_E_INVALID_ARGUMENT, "options.arena must be %zu-byte aligned", kArenaAlign);

@@ -53,7 +53,8 @@ typedef enum triage_isa {
   TRIAGE_ISA_AVX2 = 2, /* AVX2 + FMA */
   TRIAGE_ISA_AVX512 = 3,
   TRIAGE_ISA_AVX512_VNNI = 4,
-  TRIAGE_ISA_AMX = 5
+  TRIAGE_ISA_AMX = 5,
+  TRIAGE_ISA_NEON = 6 /* aarch64 Advanced SIMD */
 } triage_isa;
 
 /* Route policy, chosen at open (the arena is planned for it). */
@@ -248,7 +249,7 @@ void triage_close(triage_model* model); /* NULL is a no-op */
 
 const char* triage_status_name(triage_status s); /* "OK", "INVALID_ARGUMENT", ... */
 const char* triage_isa_name(triage_isa isa);     /* "auto", "scalar", "avx2", ... */
-/* Parses an ISA name ("auto", "scalar", "avx2", "avx512", "avx512_vnni", "amx"); -1 if unknown. */
+/* Parses an ISA name ("auto", "scalar", "avx2", "avx512", "avx512_vnni", "amx", "neon"); -1 if unknown. */
 int triage_isa_from_name(const char* name);
 const char* triage_version(void);
 

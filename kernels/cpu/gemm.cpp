@@ -8,16 +8,43 @@
 namespace triage::kernels {
 namespace detail {
 
+// Every level is named (no rank comparisons: Neon is not "above" the x86 levels).
 Isa f32_layout(Isa isa) {
-  return static_cast<int>(isa) >= static_cast<int>(Isa::Avx512) ? Isa::Avx512 : isa;
+  switch (isa) {
+    case Isa::Avx2: return Isa::Avx2;
+    case Isa::Avx512:
+    case Isa::Avx512Vnni:
+    case Isa::Amx: return Isa::Avx512;
+    case Isa::Neon: return Isa::Neon;
+    case Isa::Scalar: break;
+  }
+  return Isa::Scalar;
 }
-Isa q8_layout(Isa isa) { return isa == Isa::Avx512 ? Isa::Avx2 : isa; }
-int f32_nr(Isa layout) { return layout == Isa::Avx2 ? 16 : layout == Isa::Avx512 ? 32 : 1; }
+Isa q8_layout(Isa isa) {
+  switch (isa) {
+    case Isa::Avx2:
+    case Isa::Avx512: return Isa::Avx2;
+    case Isa::Avx512Vnni: return Isa::Avx512Vnni;
+    case Isa::Amx: return Isa::Amx;
+    case Isa::Neon: return Isa::Neon;
+    case Isa::Scalar: break;
+  }
+  return Isa::Scalar;
+}
+int f32_nr(Isa layout) {
+  switch (layout) {
+    case Isa::Avx2: return 16;
+    case Isa::Avx512: return 32;
+    case Isa::Neon: return 8;
+    default: return 1;
+  }
+}
 int q8_nr(Isa layout) {
   switch (layout) {
     case Isa::Avx2: return 16;
     case Isa::Avx512Vnni: return 32;
     case Isa::Amx: return 32;
+    case Isa::Neon: return 8;
     default: return 1;
   }
 }
@@ -34,6 +61,7 @@ size_t gemm_q8_weight_bytes(Isa layout, int n, int k) {
     case Isa::Avx2: return size_t(round_up(n, 16)) * round_up(k, 4);
     case Isa::Avx512Vnni: return size_t(round_up(n, 32)) * round_up(k, 4);
     case Isa::Amx: return size_t(round_up(n, 32)) * round_up(k, 64);
+    case Isa::Neon: return size_t(round_up(n, 8)) * round_up(k, 4);
     default: return 0;
   }
 }
@@ -58,6 +86,9 @@ void gemm_f32_pack_avx2(const float* w, int n, int k, int64_t ldw, float* dst) {
 void gemm_f32_pack_avx512(const float* w, int n, int k, int64_t ldw, float* dst) {
   pack_f32_panels(w, n, k, ldw, 32, dst);
 }
+void gemm_f32_pack_neon(const float* w, int n, int k, int64_t ldw, float* dst) {
+  pack_f32_panels(w, n, k, ldw, 8, dst);
+}
 
 static void copy_scales(const float* s, int n, int np, float* dst) {
   for (int j = 0; j < np; ++j) dst[j] = j < n ? s[j] : 0.f;
@@ -68,17 +99,26 @@ void gemm_q8_pack_scalar(const int8_t* w, const float* s, int n, int k, int64_t 
   copy_scales(s, n, n, reinterpret_cast<float*>(dst + align64(gemm_q8_weight_bytes(Isa::Scalar, n, k))));
 }
 
-void gemm_q8_pack_avx2(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst) {
-  const int np = round_up(n, 16), k4 = round_up(k, 4);
-  int8_t* o = reinterpret_cast<int8_t*>(dst);
-  for (int jb = 0; jb < np; jb += 16)
+// s8 k-quads [np/nr][k4/4][nr][4], zero-padded columns and k.
+static void pack_q8_quads(const int8_t* w, int n, int k, int64_t ldw, int nr, int8_t* o) {
+  const int np = round_up(n, nr), k4 = round_up(k, 4);
+  for (int jb = 0; jb < np; jb += nr)
     for (int kk = 0; kk < k4; kk += 4)
-      for (int c = 0; c < 16; ++c)
+      for (int c = 0; c < nr; ++c)
         for (int u = 0; u < 4; ++u) {
           const int j = jb + c, q = kk + u;
           *o++ = (j < n && q < k) ? w[j * ldw + q] : int8_t(0);
         }
-  copy_scales(s, n, np, reinterpret_cast<float*>(dst + align64(gemm_q8_weight_bytes(Isa::Avx2, n, k))));
+}
+
+void gemm_q8_pack_avx2(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst) {
+  pack_q8_quads(w, n, k, ldw, 16, reinterpret_cast<int8_t*>(dst));
+  copy_scales(s, n, round_up(n, 16), reinterpret_cast<float*>(dst + align64(gemm_q8_weight_bytes(Isa::Avx2, n, k))));
+}
+
+void gemm_q8_pack_neon(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst) {
+  pack_q8_quads(w, n, k, ldw, 8, reinterpret_cast<int8_t*>(dst));
+  copy_scales(s, n, round_up(n, 8), reinterpret_cast<float*>(dst + align64(gemm_q8_weight_bytes(Isa::Neon, n, k))));
 }
 
 void gemm_q8_pack_vnni(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst) {
@@ -128,6 +168,7 @@ PackedF32 gemm_f32_pack(Isa isa, const float* w, int n, int k, int64_t ldw, void
   switch (p.isa) {
     case Isa::Avx2: gemm_f32_pack_avx2(w, n, k, ldw, d); break;
     case Isa::Avx512: gemm_f32_pack_avx512(w, n, k, ldw, d); break;
+    case Isa::Neon: gemm_f32_pack_neon(w, n, k, ldw, d); break;
     default: gemm_f32_pack_scalar(w, n, k, ldw, d); break;
   }
   return p;
@@ -147,13 +188,28 @@ static void gemm_f32_rows(const PackedF32& w, const float* x, int64_t ldx, const
     case Isa::Avx2: gemm_f32_6x16_avx2(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
     case Isa::Avx512: gemm_f32_12x32_avx512(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
 #endif
+#if TRIAGE_KERNELS_NEON
+    case Isa::Neon: gemm_f32_8x8_neon(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
+#endif
+    // Scalar; a layout this architecture does not build is never selected here (select_isa), and
+    // running a blob packed for one is not allowed (kernels.h).
     default: gemm_f32_scalar(wp, w.n, w.k, x, ldx, o, rows, n0, n1); break;
   }
 }
 
 // The per-token quantiser of the output: bit-identical on every ISA, so use the best one present
-// in the layout's family (AVX2 code runs on every layout above scalar).
-static Isa quant_isa(Isa layout) { return layout == Isa::Scalar ? Isa::Scalar : Isa::Avx2; }
+// in the layout's family (AVX2 code runs on every x86 layout above scalar; NEON on the Neon layout).
+static Isa quant_isa(Isa layout) {
+  switch (layout) {
+    case Isa::Avx2:
+    case Isa::Avx512:
+    case Isa::Avx512Vnni:
+    case Isa::Amx: return Isa::Avx2;
+    case Isa::Neon: return Isa::Neon;
+    case Isa::Scalar: break;
+  }
+  return Isa::Scalar;
+}
 
 void gemm_f32(const PackedF32& w, const float* x, int64_t ldx, const GemmEpilogue& ep, int m0, int m1,
               int n0, int n1, float* scratch) {
@@ -198,6 +254,7 @@ PackedQ8 gemm_q8_pack(Isa isa, const int8_t* w, const float* w_scale, int n, int
     case Isa::Avx2: gemm_q8_pack_avx2(w, w_scale, n, k, ldw, d); break;
     case Isa::Avx512Vnni: gemm_q8_pack_vnni(w, w_scale, n, k, ldw, d); break;
     case Isa::Amx: gemm_q8_pack_amx(w, w_scale, n, k, ldw, d); break;
+    case Isa::Neon: gemm_q8_pack_neon(w, w_scale, n, k, ldw, d); break;
     default: gemm_q8_pack_scalar(w, w_scale, n, k, ldw, d); break;
   }
   return p;
@@ -222,6 +279,13 @@ static void gemm_q8_rows(const PackedQ8& w, const int8_t* x, int64_t ldx, const 
     case Isa::Avx512Vnni: gemm_q8_12x32_avx512vnni(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1); break;
     case Isa::Amx: gemm_q8_32x32_amx(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1, amx_scratch); break;
 #endif
+#if TRIAGE_KERNELS_NEON
+    case Isa::Neon:
+      if (neon_dotprod()) gemm_q8_8x8_neondot(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1);
+      else gemm_q8_4x8_neon(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1);
+      break;
+#endif
+    // See gemm_f32_rows.
     default: gemm_q8_scalar(wp, w.n, w.k, x, ldx, xs, o, rows, n0, n1); break;
   }
 }

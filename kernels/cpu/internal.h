@@ -18,8 +18,19 @@
 #else
 #define TRIAGE_KERNELS_X86 0
 #endif
+// 1 where the NEON kernel files (*_neon.cpp, *_neondot.cpp) are built (aarch64); the Neon layouts can be
+// packed anywhere (packing is plain byte reordering in gemm.cpp), run only here.
+#if defined(__aarch64__)
+#define TRIAGE_KERNELS_NEON 1
+#else
+#define TRIAGE_KERNELS_NEON 0
+#endif
 
 namespace triage::kernels::detail {
+
+// aarch64: the CPU has the dot-product extension (getauxval(AT_HWCAP) & HWCAP_ASIMDDP); cached.
+// false elsewhere.
+bool neon_dotprod();
 
 static inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
 static inline size_t align64(size_t v) { return (v + 63) & ~size_t(63); }
@@ -32,6 +43,9 @@ static inline size_t align64(size_t v) { return (v + 63) & ~size_t(63); }
 // q8 avx2    : s8 [np/16][k4/4][16][4], k4 = round_up(k, 4) | f32 scale[np] (Avx512 packs this)
 // q8 vnni    : u8 (w+128) [np/32][k4/4][32][4], k4 = round_up(k, 4) | f32 scale[np]
 // q8 amx     : s8 [np/16][k64/4][16][4], np = round_up(n, 32), k64 = round_up(k, 64) | f32 scale[np]
+// f32 neon   : float [np/8][k][8], np = round_up(n, 8)           (col block 8)
+// q8 neon    : s8 [np/8][k4/4][8][4], k4 = round_up(k, 4) | f32 scale[np]   (col block 8; SDOT and
+//              the ARMv8.0 SMULL/SADALP kernel read the same bytes)
 Isa f32_layout(Isa isa);
 Isa q8_layout(Isa isa);
 int f32_nr(Isa layout);
@@ -53,17 +67,21 @@ struct GemmOut {
 void gemm_f32_pack_scalar(const float* w, int n, int k, int64_t ldw, float* dst);
 void gemm_f32_pack_avx2(const float* w, int n, int k, int64_t ldw, float* dst);
 void gemm_f32_pack_avx512(const float* w, int n, int k, int64_t ldw, float* dst);
+void gemm_f32_pack_neon(const float* w, int n, int k, int64_t ldw, float* dst);
 void gemm_f32_scalar(const float* wp, int n, int k, const float* x, int64_t ldx, const GemmOut& o,
                      int rows, int n0, int n1);
 void gemm_f32_6x16_avx2(const float* wp, int n, int k, const float* x, int64_t ldx, const GemmOut& o,
                         int rows, int n0, int n1);
 void gemm_f32_12x32_avx512(const float* wp, int n, int k, const float* x, int64_t ldx,
                            const GemmOut& o, int rows, int n0, int n1);
+void gemm_f32_8x8_neon(const float* wp, int n, int k, const float* x, int64_t ldx, const GemmOut& o,
+                       int rows, int n0, int n1);
 
 void gemm_q8_pack_scalar(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst);
 void gemm_q8_pack_avx2(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst);
 void gemm_q8_pack_vnni(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst);
 void gemm_q8_pack_amx(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst);
+void gemm_q8_pack_neon(const int8_t* w, const float* s, int n, int k, int64_t ldw, uint8_t* dst);
 size_t gemm_q8_weight_bytes(Isa layout, int n, int k);  // offset of the scales
 void gemm_q8_scalar(const uint8_t* wp, int n, int k, const int8_t* x, int64_t ldx,
                     const float* x_scale, const GemmOut& o, int rows, int n0, int n1);
@@ -71,6 +89,11 @@ void gemm_q8_4x16_avx2(const uint8_t* wp, int n, int k, const int8_t* x, int64_t
                        const float* x_scale, const GemmOut& o, int rows, int n0, int n1);
 void gemm_q8_12x32_avx512vnni(const uint8_t* wp, int n, int k, const int8_t* x, int64_t ldx,
                               const float* x_scale, const GemmOut& o, int rows, int n0, int n1);
+// Neon layout: the ARMv8.0 kernel (any aarch64 CPU) and the SDOT kernel (only where neon_dotprod()).
+void gemm_q8_4x8_neon(const uint8_t* wp, int n, int k, const int8_t* x, int64_t ldx,
+                      const float* x_scale, const GemmOut& o, int rows, int n0, int n1);
+void gemm_q8_8x8_neondot(const uint8_t* wp, int n, int k, const int8_t* x, int64_t ldx,
+                         const float* x_scale, const GemmOut& o, int rows, int n0, int n1);
 // AMX needs scratch for zero-padded A tiles and the int32 C staging (amx_scratch_bytes).
 size_t gemm_q8_amx_scratch_bytes(int k);
 void gemm_q8_32x32_amx(const uint8_t* wp, int n, int k, const int8_t* x, int64_t ldx,
@@ -94,11 +117,20 @@ void layernorm_quant_q8_avx2(const float* x, int64_t ldx, int rows, int dim, con
                              const float* b, float eps, int8_t* y, int64_t ldy, float* y_scale);
 void gelu_f32_scalar(float* x, size_t n);
 void gelu_f32_avx2(float* x, size_t n);
+void quantize_rows_q8_neon(const float* x, int64_t ldx, int rows, int dim, int8_t* y, int64_t ldy,
+                           float* y_scale);
+void layernorm_f32_neon(const float* x, int64_t ldx, int rows, int dim, const float* g,
+                        const float* b, float eps, float* y, int64_t ldy);
+void layernorm_quant_q8_neon(const float* x, int64_t ldx, int rows, int dim, const float* g,
+                             const float* b, float eps, int8_t* y, int64_t ldy, float* y_scale);
+void gelu_f32_neon(float* x, size_t n);
 
 size_t attention_scratch_floats_scalar(int n_tokens, int hd);
 size_t attention_scratch_floats_avx2(int n_tokens, int hd);
 void attention_f32_scalar(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
 void attention_f32_avx2(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
+size_t attention_scratch_floats_neon(int n_tokens, int hd);
+void attention_f32_neon(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
 
 void conv3x3s2_f32_scalar(const float* in, int h, int w, int cin, int64_t ld_in, const float* wp,
                           const float* bias, int cout, bool relu, float* out, int oy0, int oy1);
@@ -119,6 +151,11 @@ void resize_normalize_u16_scalar(const uint16_t* img, int h, int w, int c, int64
 void resize_normalize_u8_avx2(const uint8_t* img, int h, int w, int c, int64_t rs,
                               const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch);
 void resize_normalize_u16_avx2(const uint16_t* img, int h, int w, int c, int64_t rs,
+                               const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch);
+size_t resize_scratch_floats_neon(int w, int channels, int out_size);
+void resize_normalize_u8_neon(const uint8_t* img, int h, int w, int c, int64_t rs,
+                              const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch);
+void resize_normalize_u16_neon(const uint16_t* img, int h, int w, int c, int64_t rs,
                                const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch);
 
 }  // namespace triage::kernels::detail

@@ -1,9 +1,16 @@
-// ISA detection (CPUID + XCR0 + Linux AMX permission), TRIAGE_ISA parsing and selection. On other
-// architectures (aarch64) there are no feature words to read: the features stay zero and the level is
-// scalar.
+// ISA detection (CPUID + XCR0 + Linux AMX permission), TRIAGE_ISA parsing and selection. On aarch64
+// there are no CPUID words (the features stay zero): the level is Neon (Advanced SIMD is mandatory in
+// ARMv8-A), and the dot-product extension (SDOT, used inside the Neon q8 GEMM only) is read from
+// getauxval(AT_HWCAP) & HWCAP_ASIMDDP. Other architectures: scalar.
 #if defined(__x86_64__) || defined(__i386__)
 #define TRIAGE_ISA_CPUID 1
 #include <cpuid.h>
+#endif
+#if defined(__aarch64__)
+#define TRIAGE_ISA_NEON 1
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
 #endif
 #include <strings.h>
 #include <sys/syscall.h>
@@ -13,7 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/internal.h"
 
 namespace triage::kernels {
 namespace {
@@ -64,8 +71,10 @@ Isa detect_uncached() {
 #ifdef TRIAGE_SIMD_EMULATED
   return Isa::Amx;  // the emulated test build (simd_emulated_avx512.h): every level runs, emulated
 #else
-#ifdef TRIAGE_ISA_CPUID
+#if defined(TRIAGE_ISA_CPUID)
   return isa_from_features(cpuid_words(), request_amx_permission);
+#elif defined(TRIAGE_ISA_NEON)
+  return Isa::Neon;
 #else
   return Isa::Scalar;
 #endif
@@ -73,8 +82,23 @@ Isa detect_uncached() {
 }
 
 std::atomic<int> g_detected{-1};
+std::atomic<int> g_dotprod{-1};
 
-Isa min_isa(Isa a, Isa b) { return static_cast<int>(a) < static_cast<int>(b) ? a : b; }
+bool x86_family(Isa isa) {
+  return isa == Isa::Avx2 || isa == Isa::Avx512 || isa == Isa::Avx512Vnni || isa == Isa::Amx;
+}
+bool arm_family(Isa isa) { return isa == Isa::Neon; }
+bool same_family(Isa a, Isa b) { return (x86_family(a) && x86_family(b)) || (arm_family(a) && arm_family(b)); }
+
+// `detected` capped by `cap` (the rule of select_isa in kernels.h): a cap allows Scalar and the levels
+// of its own family up to itself; Amx, the "no cap" value, allows every level of both families.
+Isa apply_cap(Isa detected, Isa cap) {
+  if (cap == Isa::Scalar || detected == Isa::Scalar) return Isa::Scalar;
+  if (same_family(detected, cap))
+    return static_cast<int>(cap) < static_cast<int>(detected) ? cap : detected;  // ranks within one family
+  if (cap == Isa::Amx) return detected;  // no cap (TRIAGE_ISA_AUTO maps here)
+  return Isa::Scalar;                    // e.g. avx2 on aarch64, neon on x86-64: only Scalar is allowed
+}
 
 }  // namespace
 
@@ -98,6 +122,28 @@ Isa isa_from_features(const CpuFeatures& f, bool (*amx_permission)()) {
   return Isa::Amx;
 }
 
+bool isa_implies(Isa best, Isa level) {
+  if (level == Isa::Scalar) return true;
+  return same_family(best, level) && static_cast<int>(level) <= static_cast<int>(best);
+}
+
+namespace detail {
+bool neon_dotprod() {
+  int v = g_dotprod.load(std::memory_order_acquire);
+  if (v < 0) {
+    v = 0;
+#if defined(TRIAGE_ISA_NEON) && defined(__linux__)
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+    v = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 1 : 0;
+#endif
+    g_dotprod.store(v, std::memory_order_release);
+  }
+  return v != 0;
+}
+}  // namespace detail
+
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return "scalar";
@@ -105,6 +151,7 @@ const char* isa_name(Isa isa) {
     case Isa::Avx512: return "avx512";
     case Isa::Avx512Vnni: return "vnni";
     case Isa::Amx: return "amx";
+    case Isa::Neon: return "neon";
   }
   return "unknown";
 }
@@ -115,7 +162,7 @@ bool parse_isa(const char* s, Isa* out) {
   static constexpr Name kNames[] = {{"scalar", Isa::Scalar}, {"avx2", Isa::Avx2},
                                     {"avx512", Isa::Avx512}, {"vnni", Isa::Avx512Vnni},
                                     {"avx512vnni", Isa::Avx512Vnni}, {"avx512_vnni", Isa::Avx512Vnni},
-                                    {"amx", Isa::Amx}};
+                                    {"amx", Isa::Amx}, {"neon", Isa::Neon}};
   for (const Name& n : kNames) {
     if (strcasecmp(s, n.s) == 0) {
       *out = n.isa;
@@ -150,9 +197,9 @@ IsaEnv isa_env() {
 }
 
 Isa select_isa_from(Isa detected, Isa api_cap, const char* env_value) {
-  Isa r = min_isa(detected, api_cap);
+  Isa r = apply_cap(detected, api_cap);
   Isa env_cap;
-  if (env_value && *env_value && parse_isa(env_value, &env_cap)) r = min_isa(r, env_cap);
+  if (env_value && *env_value && parse_isa(env_value, &env_cap)) r = apply_cap(r, env_cap);
   return r;
 }
 

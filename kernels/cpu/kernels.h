@@ -18,24 +18,40 @@
 namespace triage::kernels {
 
 // ---------------------------------------------------------------------------------------------
-// Instruction set levels (ordered: a level implies all lower ones).
+// Instruction set levels. Two families share Scalar: the x86 chain Scalar < Avx2 < Avx512 <
+// Avx512Vnni < Amx (each level implies the lower ones) and the Arm chain Scalar < Neon. The numeric
+// values are names, not ranks across families: never compare levels of different families with < / >=
+// (isa_implies() is the rule; every dispatcher names its levels explicitly).
 enum class Isa : int {
   Scalar = 0,
   Avx2 = 1,        // AVX2 + FMA
   Avx512 = 2,      // AVX-512 F + BW + DQ + VL
   Avx512Vnni = 3,  // + AVX512_VNNI (vpdpbusd)
   Amx = 4,         // + AMX-TILE + AMX-INT8, XCR0 tile state, Linux XTILEDATA permission granted
+  Neon = 5,        // aarch64 Advanced SIMD (mandatory in ARMv8-A); the q8 GEMM also uses SDOT where
+                   // the CPU has it (HWCAP_ASIMDDP, checked at run time; results identical either way)
 };
-inline constexpr int kIsaCount = 5;
+inline constexpr int kIsaCount = 6;
 
-// "scalar", "avx2", "avx512", "vnni", "amx" (the TRIAGE_ISA spellings).
+// What the Neon level covers on aarch64 (the rest runs the scalar kernels there):
+//   NEON: q8 GEMM (ARMv8.0 SMULL/SMLAL/SADALP 4x8 tile, or SDOT 8x8 with dotprod; exact int32, bit-identical
+//         to scalar), f32 GEMM (8x8 FMA tile), per-token quantisation, LayerNorm, LayerNorm + quantisation,
+//         GELU (vectorised erf as on AVX2), attention (head_dim % 4 == 0; else scalar), resize + normalise.
+//   scalar: the 3x3 stride-2 stem convolution, patch gather.
+
+// true when kernels of `level` may run on a machine whose best level is `best`: Scalar always; otherwise
+// the same family and not above it (Avx2 within Amx, Neon within Neon; never Avx2 within Neon).
+bool isa_implies(Isa best, Isa level);
+
+// "scalar", "avx2", "avx512", "vnni", "amx", "neon" (the TRIAGE_ISA spellings).
 const char* isa_name(Isa isa);
 // Parses a TRIAGE_ISA spelling (case-insensitive; also accepts "avx512vnni"). false if unknown.
 bool parse_isa(const char* s, Isa* out);
 
-// Highest level this CPU and OS support: CPUID + XGETBV(XCR0); for AMX it also requests
+// Highest level this CPU and OS support. x86: CPUID + XGETBV(XCR0); for AMX it also requests
 // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) once per process and stays at Avx512Vnni
-// if the kernel refuses. Computed once, cached (thread-safe).
+// if the kernel refuses. aarch64: Neon (Advanced SIMD is part of ARMv8-A). Other architectures: Scalar.
+// Computed once, cached (thread-safe).
 Isa detect_isa();
 
 // The CPUID / XCR0 words the ISA decision reads (a seam: tests inject words a CPU or OS would give).
@@ -59,17 +75,24 @@ struct IsaEnv {
 };
 IsaEnv isa_env();
 
-// The level kernels should use: min(detect_isa(), api_cap, TRIAGE_ISA cap). An unknown TRIAGE_ISA
-// value is ignored here; triage_open refuses it (isa_env().present && !recognised) with its name.
+// The level kernels should use: the best level of detect_isa()'s family that both the api_cap and the
+// TRIAGE_ISA cap allow. A cap allows Scalar and the levels of its own family up to itself ("at most
+// this level"): scalar (api cap or TRIAGE_ISA=scalar) selects Scalar on every machine; avx2 on an AVX-512
+// machine gives Avx2; a cap of the other family allows only Scalar there (TRIAGE_ISA=avx2 / avx512 / vnni
+// on aarch64, =neon on x86-64: nothing of the machine's family is "at most" it). The one exception is
+// Isa::Amx, which is also the "no cap" value (the default here, and what TRIAGE_ISA_AUTO maps to): it
+// allows every level of both families, so TRIAGE_ISA=amx caps nothing on aarch64 either. An unknown
+// TRIAGE_ISA value is ignored here; triage_open refuses it (isa_env().present && !recognised) with its name.
 Isa select_isa(Isa api_cap = Isa::Amx);
-// Pure version of the same rule (for tests): min(detected, api_cap, parse(env_value) if known).
+// Pure version of the same rule (for tests): detected capped by api_cap, then by parse(env_value) if known.
 Isa select_isa_from(Isa detected, Isa api_cap, const char* env_value);
 
 // ---------------------------------------------------------------------------------------------
 // GEMM: y[M,N] = x[M,K] * W^T (+ epilogue), W given as PyTorch Linear [N out, K in] row-major.
 // Weights are packed once at load for one ISA into caller memory (64-byte aligned) and the
-// packed blob carries its layout: the GEMM dispatches on it. Packing for an ISA above the
-// machine's is allowed (it only reorders bytes); running it is not.
+// packed blob carries its layout: the GEMM dispatches on it. Packing for an ISA the machine
+// lacks is allowed (it only reorders bytes; also Neon on x86-64 and x86 levels on aarch64); running it
+// is not.
 //
 // Partitioning: a call computes rows [m0, m1) x columns [n0, n1). n0 must be a multiple of
 // gemm_*_col_block(w) (n1 a multiple of it or == N). Any split gives bit-identical results.
@@ -115,7 +138,8 @@ void gemm_f32(const PackedF32& w, const float* x, int64_t ldx, const GemmEpilogu
 // Packed layouts: scalar: plain int8 rows. AVX2 / AVX-512 (no VNNI): s8 k-quads for vpmaddubsw with
 // the sign moved onto x (exact, see gemm_q8_4x16_avx2.cpp). VNNI: w + 128 as u8 in k-quads, x
 // stays s8 (broadcast operand), exact correction acc -= 128 * rowsum(x). AMX: s8 k-quad tiles for
-// TDPBSSD (no correction). Weights may use the full int8 range; x must be in [-127, 127] (what
+// TDPBSSD (no correction). Neon: s8 k-quads [np/8][k4/4][8][4] (the SDOT layout; the ARMv8.0 SMULL
+// path reads the same bytes, exact since |x| <= 127: two products fit int16). Weights may use the full int8 range; x must be in [-127, 127] (what
 // quantize_rows_q8 / layernorm_quant_q8 / the yq epilogue produce).
 struct PackedQ8 {
   Isa isa = Isa::Scalar;

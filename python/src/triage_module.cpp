@@ -194,7 +194,7 @@ class Model {
     triage_options_init(&o);
     o.threads = threads;
     const int isa_id = triage_isa_from_name(isa.c_str());
-    if (isa_id < 0) throw nb::value_error(("triage: unknown isa '" + isa + "' (auto, scalar, avx2, avx512, avx512_vnni, amx)").c_str());
+    if (isa_id < 0) throw nb::value_error(("triage: unknown isa '" + isa + "' (auto, scalar, avx2, avx512, avx512_vnni, amx, neon)").c_str());
     o.isa_cap = uint32_t(isa_id);
     o.max_batch = max_batch;
     o.force = uint32_t(force_from_name(force));

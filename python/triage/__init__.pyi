@@ -20,7 +20,7 @@ class ImageError(ValueError):
 
 Route = Literal["coarse", "fine"]
 Force = Literal["none", "coarse", "fine", "fine-all"]
-Isa = Literal["auto", "scalar", "avx2", "avx512", "avx512_vnni", "amx"]
+Isa = Literal["auto", "scalar", "avx2", "avx512", "avx512_vnni", "amx", "neon"]
 
 class Result:
     """One decision: what triage_result holds, with the probabilities copied out."""

@@ -88,7 +88,7 @@ TEST_P(Attention, MatchesNaiveSoftmax) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, Attention, testing::Values(Isa::Scalar, Isa::Avx2), isa_param_name);
+INSTANTIATE_TEST_SUITE_P(Isas, Attention, testing::Values(Isa::Scalar, Isa::Avx2, Isa::Neon), isa_param_name);
 
 }  // namespace
 }  // namespace triage::kernels::test

@@ -154,7 +154,7 @@ TEST_P(GemmF32, AgainstDoubleOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, GemmF32,
-                         testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx),
+                         testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx, Isa::Neon),
                          isa_param_name);
 
 }  // namespace

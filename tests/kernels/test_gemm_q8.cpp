@@ -7,6 +7,9 @@
 #include <cmath>
 
 #include "tests/kernels/test_util.h"
+#if defined(__aarch64__)
+#include "kernels/cpu/internal.h"
+#endif
 
 namespace triage::kernels::test {
 namespace {
@@ -181,8 +184,60 @@ TEST_P(GemmQ8, StridedOperands) {
   EXPECT_EQ(0, std::memcmp(out[0].data(), out[1].data(), sizeof(float) * out[0].size()));
 }
 
+#if defined(__aarch64__)
+// The Neon layout has two kernels: the ARMv8.0 one (SMULL/SMLAL/SADALP, any aarch64 CPU) and the SDOT
+// one (dotprod CPUs); gemm_q8 picks one by HWCAP_ASIMDDP, so the sweep above checks only the one this
+// CPU picks (qemu-aarch64's default CPU has dotprod). Both read the same blob; each must equal the scalar
+// reference bit for bit (without GELU), and the two must equal each other bit for bit (with GELU too).
+TEST(GemmQ8Neon, BothKernelsMatchScalar) {
+  const Shape shapes[] = {{1, 1, 1},   {7, 13, 31},  {13, 33, 65}, {9, 17, 5},    {8, 8, 16},   {16, 24, 20},
+                          {33, 47, 3}, {17, 9, 128}, {50, 192, 768}, {5, 40, 3072}, {29, 70, 7}, {3, 16, 12}};
+  const bool dot = detail::neon_dotprod();
+  if (!dot) std::printf("no dotprod on this CPU: only the ARMv8.0 kernel is checked\n");
+  uint32_t seed = 900;
+  for (const Shape& s : shapes) {
+    for (int extreme = 0; extreme < 2; ++extreme) {
+      Data d = make_data(s, seed++);
+      if (extreme) {  // the largest int16 pair sums: w = -128 against x = +-127
+        std::fill(d.w.begin(), d.w.end(), int8_t(-128));
+        for (size_t i = 0; i < d.x.size(); ++i) d.x[i] = int8_t(i % 3 ? -127 : 127);
+      }
+      Aligned blob(gemm_q8_packed_bytes(Isa::Neon, s.n, s.k));
+      const PackedQ8 p = gemm_q8_pack(Isa::Neon, d.w.data(), d.ws.data(), s.n, s.k, s.k, blob.p);
+      ASSERT_EQ(p.isa, Isa::Neon);
+      for (const Epi& e : kEpis) {
+        if (e.quant || !e.y) continue;  // the row quantiser is the dispatcher's, checked in the sweep
+        const Result ref = run_q8(Isa::Scalar, s, e, d, {{0, s.m}}, 1);
+        std::vector<float> y[2] = {d.resid, d.resid};
+        for (int v = 0; v < (dot ? 2 : 1); ++v) {
+          const detail::GemmOut o{e.bias ? d.bias.data() : nullptr, e.gelu, e.accumulate, y[v].data(), s.n};
+          const uint8_t* wp = static_cast<const uint8_t*>(p.data);
+          if (v == 0) {
+            detail::gemm_q8_4x8_neon(wp, s.n, s.k, d.x.data(), s.k, d.xs.data(), o, s.m, 0, s.n);
+          } else {
+            detail::gemm_q8_8x8_neondot(wp, s.n, s.k, d.x.data(), s.k, d.xs.data(), o, s.m, 0, s.n);
+          }
+          if (!e.gelu) {
+            ASSERT_EQ(0, std::memcmp(ref.y.data(), y[v].data(), sizeof(float) * ref.y.size()))
+                << (v ? "sdot" : "armv8.0") << " m" << s.m << " n" << s.n << " k" << s.k << " extreme" << extreme;
+          } else {
+            for (size_t i = 0; i < ref.y.size(); ++i) {
+              const double r = ref.y[i];
+              ASSERT_NEAR(y[v][i], r, 0.5 * 3.5e-7 * (std::fabs(r) + 6.0) + 8 * FLT_EPSILON * (std::fabs(r) + 1.0));
+            }
+          }
+        }
+        if (dot) {
+          ASSERT_EQ(0, std::memcmp(y[0].data(), y[1].data(), sizeof(float) * y[0].size()));
+        }
+      }
+    }
+  }
+}
+#endif
+
 INSTANTIATE_TEST_SUITE_P(Isas, GemmQ8,
-                         testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx),
+                         testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx, Isa::Neon),
                          isa_param_name);
 
 }  // namespace

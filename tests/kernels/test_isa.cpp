@@ -80,13 +80,22 @@ TEST(Isa, OsDisabledStateAndRefusedPermissionFallBack) {
 }
 
 TEST(Isa, ThisMachineMatchesItsOwnFeatureWords) {
+#if defined(__aarch64__)
+  // aarch64: no CPUID words; Advanced SIMD is part of ARMv8-A, so the level is Neon.
+  EXPECT_EQ(isa_from_features(read_cpu_features(), granted), Isa::Scalar);
+  EXPECT_EQ(detect_isa(), Isa::Neon);
+#else
   // detect_isa() is isa_from_features() of the real words (AMX permission aside, which only lowers it)
   const Isa from_words = isa_from_features(read_cpu_features(), granted);
   EXPECT_TRUE(detect_isa() == from_words || (from_words == Isa::Amx && detect_isa() == Isa::Avx512Vnni));
+#if defined(__x86_64__)
+  EXPECT_NE(detect_isa(), Isa::Neon);
+#endif
+#endif
 }
 
 TEST(Isa, EveryLevelHasANameTheParserReads) {
-  for (Isa level : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx}) {
+  for (Isa level : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx, Isa::Neon}) {
     Isa back;
     ASSERT_TRUE(parse_isa(isa_name(level), &back)) << isa_name(level);
     EXPECT_EQ(back, level);
@@ -95,6 +104,54 @@ TEST(Isa, EveryLevelHasANameTheParserReads) {
   EXPECT_TRUE(parse_isa("avx512_vnni", &v));
   EXPECT_EQ(v, Isa::Avx512Vnni);
   EXPECT_FALSE(parse_isa("avx1024", &v));
+  EXPECT_TRUE(parse_isa("NEON", &v));
+  EXPECT_EQ(v, Isa::Neon);
+  EXPECT_STREQ(isa_name(Isa::Neon), "neon");
+  EXPECT_EQ(kIsaCount, 6);
+}
+
+// Two families (x86: Scalar < Avx2 < Avx512 < Avx512Vnni < Amx; Arm: Scalar < Neon): no level of one
+// implies a level of the other, whatever the enum values.
+TEST(Isa, FamiliesDoNotImplyEachOther) {
+  EXPECT_TRUE(isa_implies(Isa::Neon, Isa::Neon));
+  EXPECT_TRUE(isa_implies(Isa::Neon, Isa::Scalar));
+  for (Isa x : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx}) {
+    EXPECT_FALSE(isa_implies(Isa::Neon, x)) << isa_name(x);
+    EXPECT_FALSE(isa_implies(x, Isa::Neon)) << isa_name(x);
+    EXPECT_TRUE(isa_implies(x, Isa::Scalar));
+    EXPECT_TRUE(isa_implies(Isa::Amx, x));
+    EXPECT_TRUE(isa_implies(x, Isa::Avx2));
+  }
+  EXPECT_FALSE(isa_implies(Isa::Avx2, Isa::Avx512));
+  EXPECT_FALSE(isa_implies(Isa::Scalar, Isa::Neon));
+  EXPECT_FALSE(isa_implies(Isa::Scalar, Isa::Avx2));
+}
+
+// Caps on a Neon machine (and Neon as a cap on x86): scalar always selects Scalar; neon or the "no
+// cap" value Amx (TRIAGE_ISA_AUTO) leave Neon; an x86 level below Amx allows only Scalar there.
+TEST(Isa, SelectFromRulesNeon) {
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Amx, nullptr), Isa::Neon);       // default: no cap
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Neon, nullptr), Isa::Neon);
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Scalar, nullptr), Isa::Scalar);  // API cap scalar
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Amx, "scalar"), Isa::Scalar);    // TRIAGE_ISA=scalar
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Amx, "neon"), Isa::Neon);
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Amx, "amx"), Isa::Neon);         // amx = no cap
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Amx, "avx2"), Isa::Scalar);      // at most AVX2: not NEON
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Avx512Vnni, nullptr), Isa::Scalar);
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Neon, "scalar"), Isa::Scalar);
+  EXPECT_EQ(select_isa_from(Isa::Neon, Isa::Amx, "bogus"), Isa::Neon);       // ignored
+  EXPECT_EQ(select_isa_from(Isa::Scalar, Isa::Neon, "neon"), Isa::Scalar);   // never above the CPU
+  // Neon as a cap on x86 machines: only Scalar is "at most neon" there.
+  EXPECT_EQ(select_isa_from(Isa::Amx, Isa::Neon, nullptr), Isa::Scalar);
+  EXPECT_EQ(select_isa_from(Isa::Avx2, Isa::Amx, "neon"), Isa::Scalar);
+  EXPECT_EQ(select_isa_from(Isa::Avx512, Isa::Amx, "amx"), Isa::Avx512);
+  // The result is always a level the machine has.
+  for (int d = 0; d < kIsaCount; ++d)
+    for (int c = 0; c < kIsaCount; ++c)
+      for (const char* env : {(const char*)nullptr, "scalar", "avx2", "avx512", "vnni", "amx", "neon"}) {
+        const Isa r = select_isa_from(static_cast<Isa>(d), static_cast<Isa>(c), env);
+        EXPECT_TRUE(isa_implies(static_cast<Isa>(d), r)) << d << " " << c << " " << (env ? env : "-");
+      }
 }
 
 TEST(Isa, SelectFromRules) {
@@ -119,6 +176,10 @@ TEST(Isa, EnvironmentCapHonoured) {
 
   ::setenv("TRIAGE_ISA", "AVX2", 1);
   EXPECT_EQ(select_isa(), have_isa(Isa::Avx2) ? Isa::Avx2 : Isa::Scalar);
+
+  ::setenv("TRIAGE_ISA", "neon", 1);
+  EXPECT_EQ(select_isa(), have_isa(Isa::Neon) ? Isa::Neon : Isa::Scalar);
+  EXPECT_EQ(select_isa(Isa::Scalar), Isa::Scalar);
 
   ::setenv("TRIAGE_ISA", "avx1024", 1);  // unknown: ignored, reported
   EXPECT_EQ(select_isa(), detect_isa());

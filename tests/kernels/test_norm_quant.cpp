@@ -13,7 +13,7 @@ TEST(QuantizeQ8, HandComputed) {
   const float x[5] = {1.f, -2.f, 0.5f, 0.f, 2.f};
   int8_t q[5];
   float s;
-  for (Isa isa : {Isa::Scalar, Isa::Avx2}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Neon}) {
     if (!have_isa(isa)) continue;
     quantize_rows_q8(isa, x, 5, 1, 5, q, 5, &s);
     EXPECT_EQ(s, 2.f / 127.f);
@@ -28,8 +28,7 @@ TEST(QuantizeQ8, HandComputed) {
   EXPECT_EQ(qz[0] | qz[1] | qz[2], 0);
 }
 
-TEST(QuantizeQ8, Avx2BitExact) {
-  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+void quantize_bit_exact(Isa isa) {
   for (int dim : kDims) {
     const int rows = 9, ld = dim + 3;
     auto x = rand_f32(size_t(rows) * ld, dim, -5.f, 5.f);
@@ -37,16 +36,33 @@ TEST(QuantizeQ8, Avx2BitExact) {
     std::vector<int8_t> a(size_t(rows) * ld), b(size_t(rows) * ld);
     std::vector<float> sa(rows), sb(rows);
     quantize_rows_q8(Isa::Scalar, x.data(), ld, rows, dim, a.data(), ld, sa.data());
-    quantize_rows_q8(Isa::Avx2, x.data(), ld, rows, dim, b.data(), ld, sb.data());
-    EXPECT_EQ(a, b) << dim;
+    quantize_rows_q8(isa, x.data(), ld, rows, dim, b.data(), ld, sb.data());
+    EXPECT_EQ(a, b) << isa_name(isa) << " " << dim;
     EXPECT_EQ(0, std::memcmp(sa.data(), sb.data(), sizeof(float) * rows));
   }
+  // Ties (exact .5 after scaling: half to even), zeros and the largest magnitude at both signs.
+  const float t[8] = {0.5f, -0.5f, 1.5f, -2.5f, 0.f, -0.f, 127.f, -127.f};
+  int8_t qa[8], qb[8];
+  float sa, sb;
+  quantize_rows_q8(Isa::Scalar, t, 8, 1, 8, qa, 8, &sa);
+  quantize_rows_q8(isa, t, 8, 1, 8, qb, 8, &sb);
+  EXPECT_EQ(0, std::memcmp(qa, qb, 8)) << isa_name(isa);
+  EXPECT_EQ(sa, sb);
 }
 
-TEST(LayerNorm, Avx2MatchesScalar) {
-  // Sums in 8 lanes vs sequentially: |diff| <= ~dim eps relative to the normalised values (O(1)),
-  // times gamma: bound 4 dim eps (|gamma|max + 1).
+TEST(QuantizeQ8, Avx2BitExact) {
   TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  quantize_bit_exact(Isa::Avx2);
+}
+
+TEST(QuantizeQ8, NeonBitExact) {
+  TRIAGE_REQUIRE_ISA(Isa::Neon);
+  quantize_bit_exact(Isa::Neon);
+}
+
+// Sums in 8 lanes vs sequentially: |diff| <= ~dim eps relative to the normalised values (O(1)),
+// times gamma: bound 4 dim eps (|gamma|max + 1).
+void layernorm_matches_scalar(Isa isa) {
   for (int dim : kDims) {
     if (dim < 2) continue;
     const int rows = 11, ld = dim + 5;
@@ -54,7 +70,7 @@ TEST(LayerNorm, Avx2MatchesScalar) {
     const auto g = rand_f32(dim, dim + 2, 0.5f, 1.5f), b = rand_f32(dim, dim + 3);
     std::vector<float> ya(size_t(rows) * ld), yb(size_t(rows) * ld);
     layernorm_f32(Isa::Scalar, x.data(), ld, rows, dim, g.data(), b.data(), 1e-6f, ya.data(), ld);
-    layernorm_f32(Isa::Avx2, x.data(), ld, rows, dim, g.data(), b.data(), 1e-6f, yb.data(), ld);
+    layernorm_f32(isa, x.data(), ld, rows, dim, g.data(), b.data(), 1e-6f, yb.data(), ld);
     for (int r = 0; r < rows; ++r) {
       // Oracle in double.
       double mean = 0, var = 0;
@@ -65,14 +81,24 @@ TEST(LayerNorm, Avx2MatchesScalar) {
       for (int i = 0; i < dim; ++i) {
         const double want = (x[r * ld + i] - mean) / std::sqrt(var + 1e-6) * g[i] + b[i];
         ASSERT_NEAR(ya[r * ld + i], want, 4 * dim * FLT_EPSILON * 2.5) << "scalar dim " << dim;
-        ASSERT_NEAR(yb[r * ld + i], ya[r * ld + i], 4 * dim * FLT_EPSILON * 2.5) << "avx2 dim " << dim;
+        ASSERT_NEAR(yb[r * ld + i], ya[r * ld + i], 4 * dim * FLT_EPSILON * 2.5) << isa_name(isa) << " dim " << dim;
       }
     }
   }
 }
 
+TEST(LayerNorm, Avx2MatchesScalar) {
+  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  layernorm_matches_scalar(Isa::Avx2);
+}
+
+TEST(LayerNorm, NeonMatchesScalar) {
+  TRIAGE_REQUIRE_ISA(Isa::Neon);
+  layernorm_matches_scalar(Isa::Neon);
+}
+
 TEST(LayerNorm, FusedQuantEqualsQuantOfLayerNorm) {
-  for (Isa isa : {Isa::Scalar, Isa::Avx2}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Neon}) {
     if (!have_isa(isa)) continue;
     for (int dim : kDims) {
       const int rows = 7, ld = dim + 1;
@@ -94,27 +120,35 @@ TEST(LayerNorm, FusedQuantEqualsQuantOfLayerNorm) {
   }
 }
 
-TEST(LayerNorm, FusedQuantAvx2VsScalarWithinOneStep) {
-  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+void fused_quant_within_one_step(Isa isa) {
   const int rows = 50, dim = 192;
   const auto x = rand_f32(size_t(rows) * dim, 99, -2.f, 3.f);
   const auto g = rand_f32(dim, 98, 0.5f, 1.5f), b = rand_f32(dim, 97);
   std::vector<int8_t> qa(size_t(rows) * dim), qb(size_t(rows) * dim);
   std::vector<float> sa(rows), sb(rows);
   layernorm_quant_q8(Isa::Scalar, x.data(), dim, rows, dim, g.data(), b.data(), 1e-6f, qa.data(), dim, sa.data());
-  layernorm_quant_q8(Isa::Avx2, x.data(), dim, rows, dim, g.data(), b.data(), 1e-6f, qb.data(), dim, sb.data());
-  for (size_t i = 0; i < qa.size(); ++i) ASSERT_LE(std::abs(qa[i] - qb[i]), 1);
-  for (int r = 0; r < rows; ++r) ASSERT_NEAR(sa[r], sb[r], 1e-5 * sa[r]);
+  layernorm_quant_q8(isa, x.data(), dim, rows, dim, g.data(), b.data(), 1e-6f, qb.data(), dim, sb.data());
+  for (size_t i = 0; i < qa.size(); ++i) ASSERT_LE(std::abs(qa[i] - qb[i]), 1) << isa_name(isa);
+  for (int r = 0; r < rows; ++r) ASSERT_NEAR(sa[r], sb[r], 1e-5 * sa[r]) << isa_name(isa);
 }
 
-TEST(GeluErf, MaxError) {
-  // The vectorised erf behind GELU: measured max abs error against the double erf over a dense
-  // grid; the claim in kernels.h is <= 3.5e-7 on erf (GELU error 0.5 |x| of that + rounding).
+TEST(LayerNorm, FusedQuantAvx2VsScalarWithinOneStep) {
   TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  fused_quant_within_one_step(Isa::Avx2);
+}
+
+TEST(LayerNorm, FusedQuantNeonVsScalarWithinOneStep) {
+  TRIAGE_REQUIRE_ISA(Isa::Neon);
+  fused_quant_within_one_step(Isa::Neon);
+}
+
+// The vectorised erf behind GELU: measured max abs error against the double erf over a dense
+// grid; the claim in kernels.h is <= 3.5e-7 on erf (GELU error 0.5 |x| of that + rounding).
+void gelu_max_error(Isa isa) {
   std::vector<float> x;
   for (float v = -12.f; v <= 12.f; v += 1.0f / 1024) x.push_back(v);
   std::vector<float> g = x;
-  gelu_f32(Isa::Avx2, g.data(), g.size());
+  gelu_f32(isa, g.data(), g.size());
   double max_erf_err = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     const double v = x[i];
@@ -125,11 +159,26 @@ TEST(GeluErf, MaxError) {
     }
     ASSERT_NEAR(g[i], want, 0.5 * std::fabs(v) * 3.5e-7 + 2 * FLT_EPSILON * std::fabs(want) + 1e-12) << v;
   }
-  std::printf("max |erf error| (incl. GELU rounding) = %.3g\n", max_erf_err);
+  std::printf("%s: max |erf error| (incl. GELU rounding) = %.3g\n", isa_name(isa), max_erf_err);
   // Scalar reference GELU (std::erf) for comparison of the dispatcher path.
   std::vector<float> gs = x;
   gelu_f32(Isa::Scalar, gs.data(), gs.size());
   for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(gs[i], g[i], 0.5 * std::fabs(x[i]) * 3e-7 + 1e-6 * std::fabs(gs[i]) + 1e-12);
+}
+
+TEST(GeluErf, MaxError) {
+  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  gelu_max_error(Isa::Avx2);
+}
+
+TEST(GeluErf, NeonMaxError) {
+  TRIAGE_REQUIRE_ISA(Isa::Neon);
+  gelu_max_error(Isa::Neon);
+  // Odd lengths: the vector body and the staged tail give the same values as one vector call would.
+  std::vector<float> a = rand_f32(13, 41, -5.f, 5.f), b = a;
+  gelu_f32(Isa::Neon, a.data(), a.size());
+  for (size_t i = 0; i < b.size(); ++i) gelu_f32(Isa::Neon, &b[i], 1);
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), sizeof(float) * a.size()));
 }
 
 }  // namespace

@@ -30,6 +30,11 @@ int32_t q8_dot(Isa layout, const uint8_t* wp, int n, int k, const int8_t* xr, in
         acc += int(wp[off]) * x;
         break;
       }
+      case Isa::Neon: {  // s8 [np/8][k4/4][8][4]
+        const size_t off = (size_t(j / 8) * (round_up(k, 4) / 4) + q / 4) * 32 + (j % 8) * 4 + q % 4;
+        acc += int8_t(wp[off]) * x;
+        break;
+      }
       case Isa::Amx: {  // s8 [np/16][k64/4][16][4]
         const size_t off = (size_t(j / 16) * (round_up(k, 64) / 4) + q / 4) * 64 + (j % 16) * 4 + q % 4;
         acc += int8_t(wp[off]) * x;
@@ -55,7 +60,7 @@ TEST(Packing, Q8LayoutsEmulatedMatchScalar) {
     ep.y = yref.data();
     ep.ldy = s.n;
     gemm_q8(ref, x.data(), s.k, xs.data(), ep, 0, s.m, 0, s.n, scratch.data());
-    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx}) {
+    for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx, Isa::Neon}) {
       Aligned blob(gemm_q8_packed_bytes(isa, s.n, s.k));
       const PackedQ8 p = gemm_q8_pack(isa, w.data(), ws.data(), s.n, s.k, s.k, blob.p);
       ASSERT_EQ(p.isa, isa == Isa::Avx512 ? Isa::Avx2 : isa);
@@ -76,7 +81,7 @@ TEST(Packing, Q8LayoutsEmulatedMatchScalar) {
 TEST(Packing, F32LayoutsEmulatedMatchSource) {
   const int n = 45, k = 19;
   const auto w = rand_f32(size_t(n) * k, 9);
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx, Isa::Neon}) {
     Aligned blob(gemm_f32_packed_bytes(isa, n, k));
     const PackedF32 p = gemm_f32_pack(isa, w.data(), n, k, k, blob.p);
     const int nr = gemm_f32_col_block(p);

@@ -12,7 +12,7 @@ TEST(Resize, HandComputedUpscaleRow) {
   // x = 0, .25, .75, 1; normalised with mean .5, std .25: -2, -1, 1, 2 (exact in f32).
   const uint8_t img[2] = {0, 255};
   ResizeNorm p{4, 255.f, 0.5f, 0.25f};
-  for (Isa isa : {Isa::Scalar, Isa::Avx2}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Neon}) {
     if (!have_isa(isa)) continue;
     std::vector<float> out(16), scratch(resize_scratch_floats(isa, 2, 1, 4));
     resize_normalize_u8(isa, img, 1, 2, 1, 2, p, out.data(), 0, 4, scratch.data());
@@ -28,7 +28,7 @@ TEST(Resize, HandComputedDownscale) {
   for (int y = 0; y < 4; ++y)
     for (int x = 0; x < 4; ++x) img[y * 4 + x] = uint16_t(10 * y + x);
   ResizeNorm p{2, 1.f, 0.f, 1.f};
-  for (Isa isa : {Isa::Scalar, Isa::Avx2}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Neon}) {
     if (!have_isa(isa)) continue;
     std::vector<float> out(4), scratch(resize_scratch_floats(isa, 4, 1, 2));
     resize_normalize_u16(isa, img, 4, 4, 1, 4, p, out.data(), 0, 2, scratch.data());
@@ -48,7 +48,7 @@ TEST(Resize, OneByOne) {
 }
 
 template <typename T>
-void compare(int h, int w, int c, int S, uint32_t seed) {
+void compare(int h, int w, int c, int S, uint32_t seed, Isa isa = Isa::Avx2) {
   const int rs = w * c + 5;
   std::mt19937 g(seed);
   std::vector<T> img(size_t(h - 1) * rs + size_t(w) * c);  // exact extent: no slack after the last pixel
@@ -56,15 +56,15 @@ void compare(int h, int w, int c, int S, uint32_t seed) {
   for (auto& v : img) v = T(g() % (maxv + 1));
   ResizeNorm p{S, float(maxv), 0.5f, 0.25f};
   std::vector<float> a(size_t(S) * S * c, 1.f), b(size_t(S) * S * c, 2.f), d(size_t(S) * S * c, 3.f);
-  std::vector<float> scratch(resize_scratch_floats(Isa::Avx2, w, c, S));
+  std::vector<float> scratch(resize_scratch_floats(isa, w, c, S));
   auto run = [&](Isa isa, std::vector<float>& out, int y0, int y1) {
     if constexpr (sizeof(T) == 1) resize_normalize_u8(isa, img.data(), h, w, c, rs, p, out.data(), y0, y1, scratch.data());
     else resize_normalize_u16(isa, img.data(), h, w, c, rs, p, out.data(), y0, y1, scratch.data());
   };
   run(Isa::Scalar, a, 0, S);
-  run(Isa::Avx2, b, 0, S);
-  for (int y0 = 0, step = 1; y0 < S; y0 += step, step += 2) run(Isa::Avx2, d, y0, std::min(S, y0 + step));
-  ASSERT_EQ(0, std::memcmp(a.data(), b.data(), sizeof(float) * a.size())) << h << "x" << w << "->" << S;
+  run(isa, b, 0, S);
+  for (int y0 = 0, step = 1; y0 < S; y0 += step, step += 2) run(isa, d, y0, std::min(S, y0 + step));
+  ASSERT_EQ(0, std::memcmp(a.data(), b.data(), sizeof(float) * a.size())) << isa_name(isa) << " " << h << "x" << w << "->" << S;
   ASSERT_EQ(0, std::memcmp(a.data(), d.data(), sizeof(float) * a.size())) << "row split " << h << "x" << w;
   // Sanity against a double evaluation of the same formula (indices from the f32 rule).
   for (int oy = 0; oy < S; oy += 7)
@@ -111,6 +111,28 @@ TEST(Resize, Avx2BitExactU16) {
   compare<uint16_t>(40, 41, 2, 33, 16);
   compare<uint16_t>(7, 3, 3, 20, 17);
   compare<uint16_t>(2000, 1500, 1, 224, 18);
+}
+
+// NEON: the same bit-exactness, on a subset of the shapes (qemu runs these in CI): up / down / odd
+// sizes, 1-4 channels, the image's exact extent (no slack after the last pixel), row splits.
+TEST(Resize, NeonBitExactU8) {
+  TRIAGE_REQUIRE_ISA(Isa::Neon);
+  compare<uint8_t>(25, 27, 1, 64, 1, Isa::Neon);
+  compare<uint8_t>(224, 224, 1, 112, 2, Isa::Neon);
+  compare<uint8_t>(300, 7, 1, 64, 4, Isa::Neon);
+  compare<uint8_t>(1, 1, 1, 32, 5, Isa::Neon);
+  compare<uint8_t>(30, 31, 3, 16, 8, Isa::Neon);
+  compare<uint8_t>(9, 5, 3, 24, 9, Isa::Neon);
+  compare<uint8_t>(3, 2, 4, 17, 10, Isa::Neon);
+}
+
+TEST(Resize, NeonBitExactU16) {
+  TRIAGE_REQUIRE_ISA(Isa::Neon);
+  compare<uint16_t>(25, 27, 1, 64, 11, Isa::Neon);
+  compare<uint16_t>(111, 113, 1, 224, 15, Isa::Neon);
+  compare<uint16_t>(1, 1, 1, 32, 14, Isa::Neon);
+  compare<uint16_t>(40, 41, 2, 33, 16, Isa::Neon);
+  compare<uint16_t>(7, 3, 3, 20, 17, Isa::Neon);
 }
 
 }  // namespace

@@ -15,7 +15,8 @@
 
 namespace triage::kernels::test {
 
-inline bool have_isa(Isa isa) { return static_cast<int>(detect_isa()) >= static_cast<int>(isa); }
+// The level can run here (same family as the detected level and not above it; Scalar always).
+inline bool have_isa(Isa isa) { return isa_implies(detect_isa(), isa); }
 
 inline const char* isa_missing_message(Isa isa) {
   switch (isa) {
@@ -23,6 +24,7 @@ inline const char* isa_missing_message(Isa isa) {
     case Isa::Avx512: return "AVX-512 (F/BW/DQ/VL) not available on this CPU";
     case Isa::Avx512Vnni: return "AVX-512 VNNI not available on this CPU";
     case Isa::Amx: return "AMX-INT8 not available on this CPU (or XTILEDATA permission refused)";
+    case Isa::Neon: return "NEON is the aarch64 level (not this architecture)";
     default: return "";
   }
 }

@@ -42,7 +42,7 @@ constexpr const char* kUsage =
     "                (escalate all, every patch re-split) or routed (the router decides; default)\n"
     "  --threads N   engine threads (default 1)     --batch B   images per call (default 1)\n"
     "  --iters N     timed iterations (default 200) --warmup N  untimed iterations first (default 20)\n"
-    "  --isa NAME    cap the instruction set (scalar, avx2, avx512, avx512_vnni, amx)\n"
+    "  --isa NAME    cap the instruction set (scalar, avx2, avx512, avx512_vnni, amx, neon)\n"
     "  --json        one JSON object: settings, latency_ms of every iteration, summary, per-input decisions\n"
     "  --allow-uncalibrated  route with the thresholds of an uncalibrated model (default: fail-safe,\n"
     "                no good exit: `triage inspect`)\n"
@@ -160,7 +160,7 @@ int cmd_bench(int argc, char** argv) {
   if (args.has("--isa")) {
     const int isa = triage_isa_from_name(args.get("--isa").c_str());
     if (isa < 0) {
-      std::fprintf(stderr, "triage bench: unknown --isa '%s' (scalar, avx2, avx512, avx512_vnni, amx)\n",
+      std::fprintf(stderr, "triage bench: unknown --isa '%s' (scalar, avx2, avx512, avx512_vnni, amx, neon)\n",
                    printable(args.get("--isa")).c_str());
       return 2;
     }

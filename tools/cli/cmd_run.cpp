@@ -41,7 +41,7 @@ constexpr const char* kUsage =
     "  --json          one JSON object per line (path, class, confidence, route, review, ms,\n"
     "                  probabilities, tokens), then a {\"summary\": ...} line\n"
     "  --threads N     worker threads of the engine (default 1: the calling thread only)\n"
-    "  --isa NAME      cap the instruction set: scalar, avx2, avx512, avx512_vnni, amx (default: best)\n"
+    "  --isa NAME      cap the instruction set: scalar, avx2, avx512, avx512_vnni, amx, neon (default: best)\n"
     "  --force ROUTE   coarse (exit every image after the coarse pass), fine (escalate every image,\n"
     "                  K = arch.topk) or fine-all (escalate, every patch re-split)\n"
     "  --labels FILE   ground truth (CSV with path,label columns, paths relative to it); a labels.csv\n"
@@ -148,7 +148,7 @@ int cmd_run(int argc, char** argv) {
   if (args.has("--isa")) {
     const int isa = triage_isa_from_name(args.get("--isa").c_str());
     if (isa < 0) {
-      std::fprintf(stderr, "triage run: unknown --isa '%s' (scalar, avx2, avx512, avx512_vnni, amx)\n",
+      std::fprintf(stderr, "triage run: unknown --isa '%s' (scalar, avx2, avx512, avx512_vnni, amx, neon)\n",
                    printable(args.get("--isa")).c_str());
       return 2;
     }
