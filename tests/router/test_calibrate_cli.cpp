@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -125,6 +126,54 @@ TEST(CalibrateCli, RefusesWhenTheDataCannotSupportTheBound) {
   EXPECT_NE(r.err.find("needs at least 230 defective images"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("15 defective images"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(d / "cal.trw"));
+}
+
+// --ood-false-flag end to end on the 20 wafer samples: A = 0.5 is certifiable with 20 images (energy
+// k = ceil(21 * 0.75) = 16, range ends k = floor(21 / 16) = 1), 0.01 is not; the written model flags
+// exactly the images whose scores fall outside what the report says.
+TEST(CalibrateCli, OodThresholdsWrittenAndApplied) {
+  NEED_MODEL(model, "awc-wm811k");
+  TmpDir d;
+  std::vector<std::string> args = calibrate_args(model, d / "cal.trw");
+  args.insert(args.end(), {"--ood-false-flag", "0.5", "--router-json", d / "router.json", "--json"});
+  const CliResult r = run_triage(args);
+  ASSERT_EQ(r.status, 0) << r.err << r.out;
+  const json rep = json::parse(r.out);
+  ASSERT_TRUE(rep.contains("ood")) << r.out;
+  EXPECT_EQ(rep["ood"]["energy_coarse"]["rank"], 16);
+  EXPECT_EQ(rep["ood"]["input_mean"]["k"], 1);
+  EXPECT_LE(rep["ood"]["false_flag_bound"].get<double>(), 0.5);
+  const json router = json::parse(read_text(d / "router.json"))["router"];
+  for (const char* k : {"ood_coarse_threshold", "ood_fine_threshold", "ood_input_mean_lo", "ood_input_mean_hi",
+                        "ood_input_std_lo", "ood_input_std_hi", "ood_false_flag_rate"})
+    EXPECT_TRUE(router.contains(k)) << k;
+  EXPECT_EQ(router["ood_coarse_threshold"], rep["ood"]["energy_coarse"]["threshold"]);
+  // The calibrated file flags by the rule: recompute it from the run's own scores.
+  const CliResult run = run_triage({"run", d / "cal.trw", source_dir() + "/models/awc-wm811k/samples", "--json"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  size_t n = 0, flagged = 0;
+  std::istringstream in(run.out);
+  for (std::string l; std::getline(in, l);) {
+    const json j = json::parse(l);
+    if (j.contains("summary")) continue;
+    ++n;
+    const double e = j["ood"]["energy"], m = j["ood"]["input_mean"], s = j["ood"]["input_std"];
+    const double te = router[j["route"] == "fine" ? "ood_fine_threshold" : "ood_coarse_threshold"];
+    const bool want = e > te || m < router["ood_input_mean_lo"].get<double>() || m > router["ood_input_mean_hi"].get<double>() ||
+                      s < router["ood_input_std_lo"].get<double>() || s > router["ood_input_std_hi"].get<double>();
+    EXPECT_EQ(j["unknown"].get<bool>(), want) << l;
+    flagged += want;
+  }
+  EXPECT_EQ(n, 20u);
+  EXPECT_GT(flagged, 0u);  // A = 0.5 flags some of the very images it was calibrated on
+  EXPECT_LT(flagged, n);
+  // 0.01 cannot be certified with 20 images: refused, nothing written.
+  args = calibrate_args(model, d / "cal2.trw");
+  args.insert(args.end(), {"--ood-false-flag", "0.01"});
+  const CliResult refused = run_triage(args);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("cannot certify a false-flag rate"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(d / "cal2.trw"));
 }
 
 TEST(CalibrateCli, UnknownLabelsAndUsageErrors) {
