@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "runtime/engine.h"
+#include "runtime/op_profile_access.h"
 #include "runtime/model_router.h"
 #include "runtime/triage.h"
 #include "runtime/version.h"
@@ -278,3 +279,11 @@ int triage_isa_from_name(const char* name) {
 const char* triage_version(void) { return triage::version_string(); }
 
 }  // extern "C"
+
+namespace triage::rt {
+
+void attach_op_profile(triage_model* model, OpProfile* profile) {
+  if (model) model->engine.set_profile(profile);
+}
+
+}  // namespace triage::rt

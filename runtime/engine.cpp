@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "runtime/checked.h"
 #include "runtime/model_tensors.h"
@@ -152,10 +153,15 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     if (!check_image(images[i], i, err)) return false;
   const int ncls = cfg_.ncls();
   const auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) in_stats_[static_cast<size_t>(i)] = input_stats(images[i], cfg_.input);
+  {
+    OpTimer t(profile_, cfg_.arch == Arch::Vit ? 1 : 0, Op::Route);
+    for (int i = 0; i < n; ++i) in_stats_[static_cast<size_t>(i)] = input_stats(images[i], cfg_.input);
+  }
   if (cfg_.arch == Arch::Vit) {
     fwd_.vit(images, n);
     last_n_ = n;
+    if (profile_) profile_->images[1] += static_cast<uint64_t>(n);
+    OpTimer t(profile_, 1, Op::Route);
     for (int i = 0; i < n; ++i) keep_cls(i, TRIAGE_ROUTE_FINE, ws_.xf + static_cast<size_t>(i) * cfg_.tokens_fine(0) * cfg_.D);
     const float us = micros(t0, Clock::now()) / static_cast<float>(n);
     for (int i = 0; i < n; ++i) {
@@ -169,6 +175,8 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
 
   fwd_.coarse(images, n);
   last_n_ = n;
+  if (profile_) profile_->images[0] += static_cast<uint64_t>(n);
+  std::optional<OpTimer> route(std::in_place, profile_, 0, Op::Route);
   for (int i = 0; i < n; ++i) keep_cls(i, TRIAGE_ROUTE_COARSE, ws_.xc + static_cast<size_t>(i) * cfg_.tokens_coarse() * cfg_.D);
   int m = 0;
   for (int i = 0; i < n; ++i) {
@@ -188,6 +196,7 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     }
     if (escalate) esc_[m++] = i;
   }
+  route.reset();
   const auto t1 = Clock::now();
   const float coarse_us = micros(t0, t1) / static_cast<float>(n);
   for (int i = 0; i < n; ++i) results[i].coarse_us = coarse_us;
@@ -195,6 +204,8 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
 
   // The escalated images as one dense sub-batch; results scattered back to their positions.
   fwd_.fine(images, esc_.data(), m, fine_k_);
+  if (profile_) profile_->images[1] += static_cast<uint64_t>(m);
+  OpTimer fine_route(profile_, 1, Op::Route);
   for (int e = 0; e < m; ++e)
     keep_cls(esc_[e], TRIAGE_ROUTE_FINE, ws_.xf + static_cast<size_t>(e) * cfg_.tokens_fine(fine_k_) * cfg_.D);
   const float fine_us = micros(t1, Clock::now()) / static_cast<float>(m);

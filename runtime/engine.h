@@ -34,6 +34,11 @@ class Engine {
   void info(triage_model_info& out) const;
   // The final-norm CLS features of image `index` of the last classify call in pass `route`.
   bool features(size_t index, uint32_t route, float* out, size_t count, Error& err) const;
+  // Per-op timing of the passes into p (runtime/op_profile.h; nullptr: off). Benchmarks only.
+  void set_profile(OpProfile* p) {
+    profile_ = p;
+    fwd_.set_profile(p);
+  }
   // The OOD scores of image `index` of the last classify call (triage_get_ood_scores).
   bool ood_scores(size_t index, float* out, size_t count, Error& err) const;
 
@@ -60,6 +65,7 @@ class Engine {
   std::vector<float> probs_;             // [max_batch, ncls]
   std::vector<float> ood_;               // [max_batch] OOD score of each image's deciding pass
   std::vector<InputStats> in_stats_;     // [max_batch] input statistics of each image (OOD test)
+  OpProfile* profile_ = nullptr;         // set_profile
   std::vector<int> esc_;                 // [max_batch] escalated images of the current batch
   std::vector<const char*> label_ptrs_;  // class names for info / results
   std::vector<float> cls_rows_;          // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call

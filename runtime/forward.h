@@ -21,6 +21,9 @@ class Forward {
     ex_ = ex;
   }
 
+  // Per-op timing into p (nullptr: off).
+  void set_profile(OpProfile* p) { ex_.profile = p; }
+
   // cfvit coarse pass over n validated images: logits [n, ncls] in ws.logits, ranking scores in
   // ws.scores, tokens x0 / xc kept for the fine pass.
   void coarse(const triage_image* images, int n);

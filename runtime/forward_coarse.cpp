@@ -1,4 +1,6 @@
 // The cfvit coarse pass: preprocess at Sc, stem, tokens, L blocks with ranking, head.
+#include <optional>
+
 #include "runtime/forward.h"
 
 namespace triage::rt {
@@ -10,7 +12,10 @@ void Forward::coarse(const triage_image* images, int n) {
   const Workspace& w = *ws_;
   const int Sc = c.Sc, C = c.C, D = c.D, Gc = c.Gc, Nc = 1 + Gc, h1 = Sc / 2, h2 = Sc / 4;
   const int pp = c.p * c.p * c.c2;
+  ex_.pass = 0;
   preprocess(images, nullptr, n, Sc, w.img_c);
+  std::optional<OpTimer> stem(std::in_place, ex_.profile, ex_.pass, Op::Stem,
+                              static_cast<double>(n) * (h1 * h1 * c.c1 * 9.0 * C + h2 * h2 * c.c2 * 9.0 * c.c1));
 
   // Stem: two 3x3 stride-2 convolutions (BN folded, ReLU), tasks = (image, output row).
   const size_t img_plane = static_cast<size_t>(Sc) * Sc * C, s1_plane = static_cast<size_t>(h1) * h1 * c.c1,
@@ -34,6 +39,8 @@ void Forward::coarse(const triage_image* images, int n) {
                           w.gat + static_cast<size_t>(i) * Gc * pp, pp, 0, Gc);
   };
   ex_.pool->run(n, gather);
+  stem.reset();
+  std::optional<OpTimer> proj(std::in_place, ex_.profile, ex_.pass, Op::PatchProj, static_cast<double>(n) * Gc * pp * D);
   k::GemmEpilogue ep;
   ep.bias = pm_->patch.bias;
   ep.y = w.emb;
@@ -49,6 +56,7 @@ void Forward::coarse(const triage_image* images, int n) {
     for (size_t t = D; t < static_cast<size_t>(Nc) * D; ++t) x0[t] = e[t - D] + pm_->pos_coarse[t];
     for (size_t t = 0; t < static_cast<size_t>(Nc) * D; ++t) xc[t] = x0[t];
   }
+  proj.reset();
   blocks(w.xc, n, Nc, true);
   head(w.xc, n, Nc);
 }

@@ -2,6 +2,7 @@
 // blocks, head) and the plain vit's single pass.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "runtime/forward.h"
 
@@ -27,6 +28,8 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
   const int D = c.D, C = c.C, P = c.P, Sf = c.Sf, Gc = c.Gc, Nc = 1 + Gc, Wc = c.Wc, Wf = c.Wf;
   const int Nf = c.tokens_fine(kk), rs = 2 * P, pp = c.p * c.p * c.c2;
   const size_t full_plane = static_cast<size_t>(Sf) * Sf * C;
+  ex_.pass = 1;
+  std::optional<OpTimer> timer(std::in_place, ex_.profile, ex_.pass, Op::Reuse);
 
   // Which coarse patches are re-split, and which row bands of the full image they need.
   int nbands = 0;
@@ -48,7 +51,10 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
       preprocess_rows(images[esc[i]], Sf, w.img_f + i * full_plane, cy * rs, cy * rs + rs, t);
     }
   };
+  timer.emplace(ex_.profile, ex_.pass, Op::Preprocess);
   ex_.pool->run(nbands, resize);
+  timer.emplace(ex_.profile, ex_.pass, Op::Stem,
+                static_cast<double>(m) * kk * (P * P * c.c1 * 9.0 * C + (P / 2) * (P / 2) * c.c2 * 9.0 * c.c1));
 
   // Each selected 2P x 2P region through the stem as an image of its own (zero padding at the region
   // border), read in place from the full image.
@@ -66,6 +72,7 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
     }
   };
   ex_.pool->run(m * kk, regions);
+  timer.emplace(ex_.profile, ex_.pass, Op::PatchProj, static_cast<double>(m) * kk * 4 * pp * D);
   k::GemmEpilogue pe;
   pe.bias = pm_->patch.bias;
   pe.y = w.femb;
@@ -73,6 +80,7 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
   run_linear(ex_, pm_->patch, ActRows{w.fgat, nullptr, nullptr, pp}, m * kk * 4, pe);
 
   // Feature reuse: u = fc2(GELU(fc1(LN(z)))) over every coarse patch of the escalated images.
+  timer.emplace(ex_.profile, ex_.pass, Op::Reuse, 2.0 * m * Gc * static_cast<double>(D) * c.Dr);
   const PackedLinear &f1 = pm_->reuse_fc1, &f2 = pm_->reuse_fc2;
   for (int i = 0; i < m; ++i) {
     const float* z = w.xc + (static_cast<size_t>(esc[i]) * Nc + 1) * D;
@@ -124,6 +132,7 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
       for (int d = 0; d < D; ++d) x[t * D + d] = x0[static_cast<size_t>(1 + j) * D + d] + u[static_cast<size_t>(j) * D + d];
     }
   }
+  timer.reset();
   blocks(w.xf, m, Nf, false);
   head(w.xf, m, Nf);
 }
@@ -133,13 +142,16 @@ void Forward::vit(const triage_image* images, int n) {
   const Workspace& w = *ws_;
   const int D = c.D, C = c.C, Sf = c.Sf, Gf = c.Gf, N = 1 + Gf, PP = c.P * c.P * C;
   const size_t plane = static_cast<size_t>(Sf) * Sf * C;
+  ex_.pass = 1;
   preprocess(images, nullptr, n, Sf, w.img_f);
+  std::optional<OpTimer> timer(std::in_place, ex_.profile, ex_.pass, Op::Stem);
   auto gather = [&](int b, int e, int) {
     for (int i = b; i < e; ++i)
       k::patch_gather_f32(w.img_f + i * plane, Sf, Sf, C, static_cast<int64_t>(Sf) * C, c.P,
                           w.fgat + static_cast<size_t>(i) * Gf * PP, PP, 0, Gf);
   };
   ex_.pool->run(n, gather);
+  timer.emplace(ex_.profile, ex_.pass, Op::PatchProj, static_cast<double>(n) * Gf * PP * D);
   k::GemmEpilogue ep;
   ep.bias = pm_->patch.bias;
   ep.y = w.femb;
@@ -151,6 +163,7 @@ void Forward::vit(const triage_image* images, int n) {
     for (int d = 0; d < D; ++d) x[d] = pm_->cls[d] + pm_->pos_fine[d];
     for (size_t t = D; t < static_cast<size_t>(N) * D; ++t) x[t] = e[t - D] + pm_->pos_fine[t];
   }
+  timer.reset();
   blocks(w.xf, n, N, false);
   head(w.xf, n, N);
 }

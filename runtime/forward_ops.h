@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/kernels.h"
+#include "runtime/op_profile.h"
 #include "runtime/packed_model.h"
 #include "runtime/thread_pool.h"
 
@@ -16,6 +17,8 @@ struct Exec {
   ThreadPool* pool = nullptr;
   float* scratch = nullptr;  // [threads, scratch_floats]
   size_t scratch_floats = 0;
+  OpProfile* profile = nullptr;  // per-op timing (runtime/op_profile.h), or nullptr: off
+  int pass = 0;                  // the profile row the ops count into: 0 coarse, 1 fine / vit
   float* thread_scratch(int t) const { return scratch + static_cast<size_t>(t) * scratch_floats; }
 };
 

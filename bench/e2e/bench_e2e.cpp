@@ -5,7 +5,14 @@
 // includes run-queue waits, while the 1-thread CPU time is the uncontended cost. The 1-minute load
 // average is printed with each table so readers can judge the wall times.
 //
-//   bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown]
+//   bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown] [--breakdown]
+//
+// --breakdown (issue 19): instead, the per-pass cost breakdown: every image forced through the fine
+// pass (so the coarse pass runs too), per-op-class wall time per image (runtime/op_profile.h) for the
+// coarse and the fine pass, each op's share of its pass, its MAC rate, and the share of this machine's
+// peak for the unit it uses (the exact-int8 peak for a q8 model's linears, the FMA peak for the f32
+// convs and attention), measured in the same run by the register-only loops of bench/kernels/peak_*.cpp
+// (one thread's peak x threads).
 #include <time.h>
 
 #include <algorithm>
@@ -18,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/kernels/peak.h"
+#include "runtime/op_profile_access.h"
 #include "runtime/triage.h"
 #include "tools/cli/image_io.h"
 
@@ -31,6 +40,7 @@ struct Args {
   std::vector<uint32_t> threads = {1, 2};
   int isa = TRIAGE_ISA_AUTO;
   bool markdown = false;
+  bool breakdown = false;
 };
 
 bool parse(int argc, char** argv, Args& a) {
@@ -44,6 +54,7 @@ bool parse(int argc, char** argv, Args& a) {
       for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) a.threads.push_back(std::atoi(t));
     } else if (s == "--isa" && more) a.isa = triage_isa_from_name(argv[++i]);
     else if (s == "--markdown") a.markdown = true;
+    else if (s == "--breakdown") a.breakdown = true;
     else if (a.model.empty() && s[0] != '-') a.model = s;
     else return false;
   }
@@ -71,12 +82,97 @@ double pct(std::vector<double> v, double p) {
   return v[i];
 }
 
+// One thread's peak of a register-only loop, in G operations per second (best of 5).
+double measure_peak(double (*fn)(int64_t)) {
+  fn(1 << 16);  // warm up (clock ramp, AVX-512 licence)
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = thread_cpu_ms();
+    const double ops = fn(int64_t(1) << 22);
+    best = std::max(best, ops / ((thread_cpu_ms() - t0) * 1e-3) / 1e9);
+  }
+  return best;
+}
+
+// The per-pass breakdown of one model at `threads` threads (see the header comment).
+int breakdown(const Args& a, const std::vector<triage_image>& views, uint32_t threads) {
+  namespace rt = triage::rt;
+  triage_options o;
+  triage_options_init(&o);
+  o.threads = threads;
+  o.force = TRIAGE_FORCE_FINE;
+  o.isa_cap = static_cast<uint32_t>(a.isa);
+  triage_model* m = nullptr;
+  if (triage_open_file(a.model.c_str(), &o, &m) != TRIAGE_OK) {
+    std::fprintf(stderr, "bench_e2e: %s\n", triage_open_error());
+    return 1;
+  }
+  triage_model_info info;
+  info.struct_size = sizeof(info);
+  triage_get_info(m, &info);
+  const std::string isa = info.isa;
+  const bool q8 = std::strcmp(info.weight_dtype, "q8") == 0;
+  // Peaks (one thread, G op/s; a MAC is 2 ops), measured now, beside the runs.
+  const bool avx512 = isa == "avx512" || isa == "vnni" || isa == "amx";
+  const double fma = measure_peak(avx512 ? triage::bench::peak_fma_avx512 : triage::bench::peak_fma_avx2);
+  const double int8 = isa == "vnni" || isa == "amx" ? measure_peak(triage::bench::peak_vnni)
+                                                    : measure_peak(triage::bench::peak_madd_avx2);
+  rt::OpProfile prof;
+  triage_result r;
+  for (size_t i = 0; i < std::max<size_t>(50, views.size()); ++i) triage_classify(m, &views[i % views.size()], &r);
+  rt::attach_op_profile(m, &prof);
+  double wall = 0;
+  for (int i = 0; i < a.runs; ++i) {
+    const auto t0 = Clock::now();
+    if (triage_classify(m, &views[i % views.size()], &r) != TRIAGE_OK) {
+      std::fprintf(stderr, "bench_e2e: %s\n", triage_last_error(m));
+      return 1;
+    }
+    wall += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  rt::attach_op_profile(m, nullptr);
+  triage_close(m);
+  std::printf("\n## breakdown: %s (%s, isa %s), %u thread(s), %d images forced fine, load average %.2f\n", info.model_name,
+              info.weight_dtype, isa.c_str(), threads, a.runs, load_average());
+  std::printf("peaks measured now, x %u threads: %s %.1f G int8-op/s, FMA %.1f GFLOP/s\n", threads,
+              isa == "vnni" || isa == "amx" ? "vnni" : "madd_avx2", int8 * threads, fma * threads);
+  const bool int8_op[rt::kOpCount] = {false, false, q8, false, q8, false, q8, q8, q8, q8, q8, false};
+  double timed = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    const double n = static_cast<double>(prof.images[pass]);
+    double total = 0, int8_macs = 0;
+    for (int op = 0; op < rt::kOpCount; ++op) {
+      total += prof.seconds[pass][op];
+      if (int8_op[op]) int8_macs += prof.macs[pass][op];
+    }
+    timed += total;
+    std::printf("\n%s pass: %.1f us/image; at the %s peak it would take %.1f us (%.0f%%)\n", pass == 0 ? "coarse" : "fine",
+                1e6 * total / n, q8 ? "exact-int8" : "FMA", 1e6 * 2 * int8_macs / (int8 * 1e9 * threads) / n,
+                100.0 * (2 * int8_macs / (int8 * 1e9 * threads)) / total);
+    std::printf("| op | us/image | share | GMAC/image | G op/s | %% of peak |\n|---|---:|---:|---:|---:|---:|\n");
+    for (int op = 0; op < rt::kOpCount; ++op) {
+      const double s = prof.seconds[pass][op], macs = prof.macs[pass][op];
+      if (s == 0) continue;
+      const double gops = 2 * macs / s / 1e9, peak = (int8_op[op] ? int8 : fma) * threads;
+      if (macs > 0)
+        std::printf("| %s | %.1f | %.1f%% | %.4f | %.1f | %.0f%% (%s) |\n", rt::op_name(static_cast<rt::Op>(op)), 1e6 * s / n,
+                    100 * s / total, macs / n / 1e9, gops, 100 * gops / peak, int8_op[op] ? "int8" : "fma");
+      else
+        std::printf("| %s | %.1f | %.1f%% | - | - | - |\n", rt::op_name(static_cast<rt::Op>(op)), 1e6 * s / n, 100 * s / total);
+    }
+  }
+  std::printf("\ntimed ops %.1f us/image of %.1f us/image wall per classify call (the rest: result copies, calls)\n",
+              1e6 * timed / a.runs, 1e6 * wall / a.runs);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Args a;
   if (!parse(argc, argv, a)) {
-    std::fprintf(stderr, "usage: bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown]\n");
+    std::fprintf(stderr, "usage: bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown] "
+                         "[--breakdown]\n");
     return 2;
   }
   triage_model* probe = nullptr;
@@ -117,6 +213,17 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (a.breakdown) {
+    if (!cfvit) {
+      std::fprintf(stderr, "bench_e2e: --breakdown is for cfvit models (coarse and fine pass)\n");
+      return 2;
+    }
+    std::vector<triage_image> views;
+    for (const auto& img : imgs) views.push_back(img.view());
+    for (uint32_t t : a.threads)
+      if (const int rc = breakdown(a, views, t)) return rc;
+    return 0;
+  }
   std::printf("# %s: %s %s, %u classes, tokens coarse %u / fine %u, weights %zu bytes, %zu images%s, load average %.2f\n",
               a.model.c_str(), name.c_str(), dtype.c_str(), info.num_classes, info.tokens_coarse, info.tokens_fine,
               info.weight_bytes, imgs.size(), a.images.empty() ? " (random)" : "", load_average());
