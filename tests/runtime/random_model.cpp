@@ -5,9 +5,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
+#include "runtime/model_config.h"
 #include "weights_format/trw.h"
 
 namespace triage::test {
@@ -130,9 +132,7 @@ class Builder {
       linear("reuse.fc2", D, uint64_t(s.Dr));
     }
     for (const auto& [key, value] : s.meta_i64) w_.set_i64(key, value);
-    static const char* const kOod[] = {"router.ood_coarse_threshold", "router.ood_fine_threshold", "router.ood_input_mean_lo",
-                                       "router.ood_input_mean_hi",    "router.ood_input_std_lo",   "router.ood_input_std_hi"};
-    for (size_t k = 0; k < s.ood.size() && k < 6; ++k) w_.set_f64(kOod[k], s.ood[k]);
+    for (size_t k = 0; k < s.ood.size() && k < std::size(rt::kOodKeys); ++k) w_.set_f64(rt::kOodKeys[k], s.ood[k]);
     if (!s.ood.empty()) w_.set_f64("router.ood_false_flag_rate", 0.01);
     for (const auto& [key, value] : s.meta_f64) w_.set_f64(key, value);
     std::vector<uint8_t> out;
