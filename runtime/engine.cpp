@@ -184,7 +184,7 @@ bool Engine::classify(const triage_image* images, int n, triage_result* results,
     r = triage_result{};
     float* p = probs_.data() + static_cast<size_t>(i) * ncls;
     const float* logits = ws_.logits + static_cast<size_t>(i) * ncls;
-    r.tokens = static_cast<uint32_t>(cfg_.tokens_coarse());
+    r.tokens = static_cast<uint32_t>(cfg_.tokens_coarse_mean());
     bool escalate = false;
     if (opts_.force == TRIAGE_FORCE_COARSE) {
       finish(i, logits, TRIAGE_ROUTE_COARSE, r);

@@ -38,12 +38,17 @@ class Forward {
   void preprocess_rows(const triage_image& img, int S, float* out, int oy0, int oy1, int thread) const;
   // Preprocesses n whole images at resolution S into out (image i at out + i * S*S*C).
   void preprocess(const triage_image* images, const int* idx, int n, int S, float* out) const;
-  // The L blocks over `images` stacked sequences of n tokens at x; rank: accumulate ranking scores.
-  void blocks(float* x, int images, int n, bool rank);
+  // Blocks [l0, l1) over `images` stacked sequences of n tokens at x; rank (coarse pass): accumulate
+  // ranking scores in the ranking layers and keep the CLS attention rows of block probs_at.
+  void blocks(float* x, int images, int n, bool rank, int l0, int l1, int probs_at = -1);
+  // Token skipping after block skip_layer - 1 of the coarse pass: picks the kept patches of every image
+  // (ws.skip), fuses the others, writes the shorter sequences to ws.xk.
+  void skip_tokens(int n);
   // Final norm + head on the CLS rows (x + i * n * D) -> ws.logits.
   void head(const float* x, int images, int n);
-  // Top-k selection of image i's scores into ws.order row i (selected ascending, then kept ascending).
-  void select(int i, const float* scores, int k) const;
+  // Top-k selection of coarse image ci's scores into ws.order row i: the k selected ascending, then
+  // the carried unselected patches ascending, then the fused ones ascending (docs/model-family.md).
+  void select(int i, int ci, int k) const;
 
   const ModelConfig* cfg_ = nullptr;
   const PackedModel* pm_ = nullptr;

@@ -38,12 +38,12 @@ void Forward::preprocess(const triage_image* images, const int* idx, int n, int 
   ex_.pool->run(n * chunks, task);
 }
 
-void Forward::blocks(float* x, int images, int n, bool rank) {
+void Forward::blocks(float* x, int images, int n, bool rank, int l0, int l1, int probs_at) {
   const ModelConfig& c = *cfg_;
   const Workspace& w = *ws_;
   const int D = c.D, M = images * n, hidden = c.hidden;
   const double md = static_cast<double>(M) * D;  // MACs of a D x D linear over the M rows
-  for (int l = 0; l < c.L; ++l) {
+  for (int l = l0; l < l1; ++l) {
     const PackedBlock& b = pm_->blocks[l];
     const bool ranked = rank && l >= c.L - c.R;
     // x + Attn(LN1(x))
@@ -61,16 +61,20 @@ void Forward::blocks(float* x, int images, int n, bool rank) {
     }
     {  // attention + ranking
       OpTimer ta(ex_.profile, ex_.pass, Op::Attention, 2.0 * images * static_cast<double>(n) * n * D);
-      run_attention(ex_, w.qkv, images, n, D, c.H, w.attn, ranked ? w.cls_probs : nullptr);
+      run_attention(ex_, w.qkv, images, n, D, c.H, w.attn, ranked || l == probs_at ? w.cls_probs : nullptr);
       if (ranked) {
-        // r[j] += mean over heads of A_h[0, 1 + j]; the first ranked layer starts the sum.
+        // r[j] += mean over heads of A_h[0, pos(j)]; the first ranked layer starts the sum. With token
+        // skipping (every ranking layer runs after the skip) only the kept patches are ranked here.
         const bool first = l == c.L - c.R;
         for (int i = 0; i < images; ++i) {
           float* r = w.scores + static_cast<size_t>(i) * c.Gc;
+          const int32_t* pos = c.skips_coarse() ? w.skip + static_cast<size_t>(i) * c.Gc : nullptr;
           const float* p = w.cls_probs + static_cast<size_t>(i) * c.H * n;
           for (int j = 0; j < c.Gc; ++j) {
+            const int q = pos ? pos[j] : 1 + j;
+            if (q == 0) continue;
             float m = 0;
-            for (int h = 0; h < c.H; ++h) m += p[static_cast<size_t>(h) * n + 1 + j];
+            for (int h = 0; h < c.H; ++h) m += p[static_cast<size_t>(h) * n + q];
             m /= static_cast<float>(c.H);
             r[j] = first ? m : r[j] + m;
           }

@@ -1,4 +1,6 @@
 // The cfvit coarse pass: preprocess at Sc, stem, tokens, L blocks with ranking, head.
+#include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "runtime/forward.h"
@@ -57,8 +59,71 @@ void Forward::coarse(const triage_image* images, int n) {
     for (size_t t = 0; t < static_cast<size_t>(Nc) * D; ++t) xc[t] = x0[t];
   }
   proj.reset();
-  blocks(w.xc, n, Nc, true);
+  if (!c.skips_coarse()) {
+    blocks(w.xc, n, Nc, true, 0, c.L);
+  } else {
+    const int s = c.skip_layer, Nk = c.tokens_coarse_kept();
+    blocks(w.xc, n, Nc, true, 0, s, s - 1);
+    skip_tokens(n);
+    blocks(w.xk, n, Nk, true, s, c.L);
+    // Back into xc: the CLS and kept rows after the last block; dropped rows keep their skip-layer
+    // features (what feature reuse reads for them).
+    for (int i = 0; i < n; ++i) {
+      float* xc = w.xc + static_cast<size_t>(i) * Nc * D;
+      const float* xk = w.xk + static_cast<size_t>(i) * Nk * D;
+      const int32_t* pos = w.skip + static_cast<size_t>(i) * Gc;
+      std::copy(xk, xk + D, xc);
+      for (int j = 0; j < Gc; ++j)
+        if (pos[j]) std::copy(xk + static_cast<size_t>(pos[j]) * D, xk + static_cast<size_t>(pos[j] + 1) * D, xc + static_cast<size_t>(1 + j) * D);
+    }
+  }
   head(w.xc, n, Nc);
+}
+
+void Forward::skip_tokens(int n) {
+  const ModelConfig& c = *cfg_;
+  const Workspace& w = *ws_;
+  const int D = c.D, Gc = c.Gc, Nc = 1 + Gc, Nk = c.tokens_coarse_kept(), kc = c.keep_coarse;
+  OpTimer timer(ex_.profile, ex_.pass, Op::Route);
+  for (int i = 0; i < n; ++i) {
+    // a[j] = mean over heads of A_h[0, 1 + j] at block skip_layer - 1, into the scores row (the ranking
+    // layers overwrite the kept patches' entries; a dropped patch ranks by it).
+    float* a = w.scores + static_cast<size_t>(i) * Gc;
+    const float* p = w.cls_probs + static_cast<size_t>(i) * c.H * Nc;
+    for (int j = 0; j < Gc; ++j) {
+      float m = 0;
+      for (int h = 0; h < c.H; ++h) m += p[static_cast<size_t>(h) * Nc + 1 + j];
+      a[j] = m / static_cast<float>(c.H);
+    }
+    // The kc largest (ties to the smaller index; NaN lowest) are kept, in ascending order.
+    int32_t* o = w.order + static_cast<size_t>(i) * Gc;
+    for (int j = 0; j < Gc; ++j) o[j] = j;
+    auto key = [&](int32_t j) { return std::isnan(a[j]) ? -INFINITY : a[j]; };
+    std::sort(o, o + Gc, [&](int32_t x, int32_t y) { return key(x) != key(y) ? key(x) > key(y) : x < y; });
+    std::sort(o, o + kc);
+    std::sort(o + kc, o + Gc);
+    int32_t* pos = w.skip + static_cast<size_t>(i) * Gc;
+    const float* xc = w.xc + static_cast<size_t>(i) * Nc * D;
+    float* xk = w.xk + static_cast<size_t>(i) * Nk * D;
+    std::copy(xc, xc + D, xk);
+    for (int j = 0; j < Gc; ++j) pos[j] = 0;
+    for (int t = 0; t < kc; ++t) {
+      pos[o[t]] = 1 + t;
+      std::copy(xc + static_cast<size_t>(1 + o[t]) * D, xc + static_cast<size_t>(2 + o[t]) * D, xk + static_cast<size_t>(1 + t) * D);
+    }
+    // The fused token: the attention-weighted mean of the dropped tokens (the plain mean if their
+    // weights sum to zero), summed in ascending patch order.
+    float wsum = 0;
+    for (int t = kc; t < Gc; ++t) wsum += key(o[t]) > 0 ? a[o[t]] : 0.0f;
+    float* f = xk + static_cast<size_t>(kc + 1) * D;
+    for (int d = 0; d < D; ++d) f[d] = 0;
+    const bool weighted = wsum > 0 && std::isfinite(wsum);
+    for (int t = kc; t < Gc; ++t) {
+      const float wt = weighted ? (key(o[t]) > 0 ? a[o[t]] / wsum : 0.0f) : 1.0f / static_cast<float>(Gc - kc);
+      const float* r = xc + static_cast<size_t>(1 + o[t]) * D;
+      for (int d = 0; d < D; ++d) f[d] += wt * r[d];
+    }
+  }
 }
 
 }  // namespace triage::rt

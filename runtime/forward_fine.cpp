@@ -10,16 +10,25 @@ namespace triage::rt {
 
 namespace k = triage::kernels;
 
-void Forward::select(int i, const float* scores, int kk) const {
-  const int Gc = cfg_->Gc;
+void Forward::select(int i, int ci, int kk) const {
+  const ModelConfig& c = *cfg_;
+  const int Gc = c.Gc, carried = c.fine_carried(kk);
+  const float* scores = ws_->scores + static_cast<size_t>(ci) * Gc;
+  const int32_t* pos = c.skips_coarse() ? ws_->skip + static_cast<size_t>(ci) * Gc : nullptr;
   int32_t* o = ws_->order + static_cast<size_t>(i) * Gc;
   for (int j = 0; j < Gc; ++j) o[j] = j;
-  // Score descending, index ascending on ties: a strict total order, so std::sort (which does not
-  // allocate) is deterministic. NaN ranks lowest, keeping the order valid on hostile weights.
+  // Rank order: patches that ran to the end before those token skipping dropped, then score
+  // descending, index ascending on ties: a strict total order, so std::sort (which does not allocate)
+  // is deterministic. NaN ranks lowest, keeping the order valid on hostile weights.
   auto key = [&](int32_t j) { return std::isnan(scores[j]) ? -INFINITY : scores[j]; };
-  std::sort(o, o + Gc, [&](int32_t a, int32_t b) { return key(a) != key(b) ? key(a) > key(b) : a < b; });
+  auto dropped = [&](int32_t j) { return pos && pos[j] == 0; };
+  std::sort(o, o + Gc, [&](int32_t a, int32_t b) {
+    if (dropped(a) != dropped(b)) return !dropped(a);
+    return key(a) != key(b) ? key(a) > key(b) : a < b;
+  });
   std::sort(o, o + kk);
-  std::sort(o + kk, o + Gc);
+  std::sort(o + kk, o + kk + carried);
+  std::sort(o + kk + carried, o + Gc);
 }
 
 void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
@@ -34,7 +43,7 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
   // Which coarse patches are re-split, and which row bands of the full image they need.
   int nbands = 0;
   for (int i = 0; i < m; ++i) {
-    select(i, w.scores + static_cast<size_t>(esc[i]) * Gc, kk);
+    select(i, esc[i], kk);
     const int32_t* sel = w.order + static_cast<size_t>(i) * Gc;
     for (int cy = 0; cy < Wc; ++cy)
       for (int s = 0; s < kk; ++s)
@@ -109,7 +118,7 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
   run_linear(ex_, f2, ActRows{w.rhid, reinterpret_cast<const int8_t*>(w.rhid), w.rhid_scale, c.Dr}, m * Gc, e2);
 
   // Fine tokens: [cls + pos_fine[0]], selected regions (f + pos_fine + u) in ascending j as f00 f01
-  // f10 f11, then kept coarse tokens (x0 + u) in ascending j.
+  // f10 f11, then the carried coarse tokens (x0 + u) in ascending j, then the fused token (keep_fine).
   for (int i = 0; i < m; ++i) {
     float* x = w.xf + static_cast<size_t>(i) * Nf * D;
     const int32_t* ord = w.order + static_cast<size_t>(i) * Gc;
@@ -127,13 +136,25 @@ void Forward::fine(const triage_image* images, const int* esc, int m, int kk) {
           x[t * D + d] = (f[static_cast<size_t>(ab) * D + d] + pos[pi * D + d]) + u[static_cast<size_t>(j) * D + d];
       }
     }
-    for (int s = kk; s < Gc; ++s, ++t) {
+    const int carried_end = kk + c.fine_carried(kk);
+    for (int s = kk; s < carried_end; ++s, ++t) {
       const int j = ord[s];
       for (int d = 0; d < D; ++d) x[t * D + d] = x0[static_cast<size_t>(1 + j) * D + d] + u[static_cast<size_t>(j) * D + d];
     }
+    if (carried_end < Gc) {  // the fused token: the plain mean of the other unselected patches' tokens
+      float* f = x + t * D;
+      for (int d = 0; d < D; ++d) f[d] = 0;
+      for (int s = carried_end; s < Gc; ++s) {
+        const int j = ord[s];
+        for (int d = 0; d < D; ++d) f[d] += x0[static_cast<size_t>(1 + j) * D + d] + u[static_cast<size_t>(j) * D + d];
+      }
+      const float inv = 1.0f / static_cast<float>(Gc - carried_end);
+      for (int d = 0; d < D; ++d) f[d] *= inv;
+      ++t;
+    }
   }
   timer.reset();
-  blocks(w.xf, m, Nf, false);
+  blocks(w.xf, m, Nf, false, 0, c.L);
   head(w.xf, m, Nf);
 }
 
@@ -164,7 +185,7 @@ void Forward::vit(const triage_image* images, int n) {
     for (size_t t = D; t < static_cast<size_t>(N) * D; ++t) x[t] = e[t - D] + pm_->pos_fine[t];
   }
   timer.reset();
-  blocks(w.xf, n, N, false);
+  blocks(w.xf, n, N, false, 0, c.L);
   head(w.xf, n, N);
 }
 

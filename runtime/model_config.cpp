@@ -175,6 +175,25 @@ bool load_router(Meta& m, ModelConfig& cfg) {
          m.opt_f64("router.ood_false_flag_rate", r.ood_false_flag) && check_router(r, cfg.good, m.err);
 }
 
+// Token skipping keys (optional): arch.keep_coarse and arch.skip_layer together, arch.keep_fine alone.
+bool load_skipping(Meta& m, ModelConfig& cfg, Error& err) {
+  const bool kc = m.f.find_meta("arch.keep_coarse") != nullptr, sl = m.f.find_meta("arch.skip_layer") != nullptr;
+  if (kc != sl) return err.set(TRIAGE_E_FORMAT, "arch.keep_coarse and arch.skip_layer come together: the file has one");
+  if (kc) {
+    // K <= keep_coarse < Gc: the re-split patches come from the kept ones, and at least one is fused.
+    if (cfg.Gc < 2 || cfg.K >= cfg.Gc)
+      return err.set(TRIAGE_E_FORMAT, "token skipping needs arch.topk (%d) below the %d coarse patches", cfg.K, cfg.Gc);
+    if (!m.range("arch.keep_coarse", cfg.K < 1 ? 1 : cfg.K, cfg.Gc - 1, cfg.keep_coarse, false)) return false;
+    // The ranking layers all run after the skip, on the kept tokens.
+    if (cfg.L - cfg.R < 1)
+      return err.set(TRIAGE_E_FORMAT, "token skipping needs a block before the %d ranking layers (depth %d)", cfg.R, cfg.L);
+    if (!m.range("arch.skip_layer", 1, cfg.L - cfg.R, cfg.skip_layer, false)) return false;
+  }
+  if (m.f.find_meta("arch.keep_fine") && !m.range("arch.keep_fine", 0, cfg.Gc - cfg.K - 1, cfg.keep_fine, false))
+    return false;
+  return true;
+}
+
 bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
   if (!m.range("arch.img_coarse", 4, kMaxImgFull / 2, cfg.Sc)) return false;
   if (cfg.Sc * 2 != cfg.Sf)
@@ -200,7 +219,7 @@ bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
   if (!m.range("arch.reuse_hidden", 1, kMaxDim * kMaxMlpRatio, cfg.Dr)) return false;
   if (!m.range("arch.topk", 0, cfg.Gc, cfg.K, false)) return false;
   if (!m.range("arch.rank_layers", 1, cfg.L, cfg.R, false)) return false;
-  return true;
+  return load_skipping(m, cfg, err);
 }
 
 }  // namespace
@@ -237,6 +256,8 @@ bool load_config(const trw::File& file, ModelConfig& cfg, Error& err) {
     if (!load_cfvit(m, cfg, err)) return false;
   } else {
     if (cfg.Sf % cfg.P != 0) return err.set(TRIAGE_E_FORMAT, "arch.patch %d does not divide img_full %d", cfg.P, cfg.Sf);
+    for (const char* key : {"arch.keep_coarse", "arch.skip_layer", "arch.keep_fine"})
+      if (file.find_meta(key)) return err.set(TRIAGE_E_FORMAT, "%s is a cfvit key; this model is a plain vit", key);
     cfg.p = cfg.P;
     cfg.Wf = cfg.Sf / cfg.P;
     cfg.Gf = cfg.Wf * cfg.Wf;

@@ -79,6 +79,11 @@ struct ModelConfig {
   int Dr = 0;      // reuse MLP hidden (cfvit)
   int K = 0;       // re-split coarse patches (cfvit)
   int R = 0;       // rank layers (cfvit)
+  // Token skipping (cfvit, optional arch keys; docs/model-family.md "Token skipping"). keep_coarse 0: the
+  // coarse pass keeps every token; else after block skip_layer - 1 it keeps keep_coarse patch tokens and
+  // fuses the rest into one. keep_fine -1: the fine pass carries every unselected coarse token; else the
+  // first keep_fine of them in rank order, the rest fused into one.
+  int keep_coarse = 0, skip_layer = 0, keep_fine = -1;
   float ln_eps = 1e-6f;
   int Wc = 0, Gc = 0;  // coarse grid side and tokens (cfvit)
   int Wf = 0, Gf = 0;  // fine grid side and tokens
@@ -89,8 +94,22 @@ struct ModelConfig {
 
   int ncls() const { return static_cast<int>(labels.size()); }
   int tokens_coarse() const { return 1 + Gc; }
+  bool skips_coarse() const { return keep_coarse > 0; }
+  // Tokens of the coarse blocks from skip_layer on (cls, the kept patches, the fused token).
+  int tokens_coarse_kept() const { return skips_coarse() ? keep_coarse + 2 : 1 + Gc; }
+  // The coarse pass's tokens per block, averaged over its L blocks and rounded (1 + Gc without skipping):
+  // what triage_result.tokens counts for it.
+  int tokens_coarse_mean() const {
+    return skips_coarse() ? (skip_layer * (1 + Gc) + (L - skip_layer) * (keep_coarse + 2) + L / 2) / L : 1 + Gc;
+  }
+  // Unselected coarse patches a fine pass re-splitting k carries as tokens, and whether a fused token
+  // stands for the others.
+  int fine_carried(int k) const { return keep_fine < 0 || keep_fine > Gc - k ? Gc - k : keep_fine; }
+  bool fine_fused(int k) const { return fine_carried(k) < Gc - k; }
   // Tokens of a fine pass re-splitting k coarse patches (cfvit), or of the single vit pass.
-  int tokens_fine(int k) const { return arch == Arch::Vit ? 1 + Gf : 1 + Gc + 3 * k; }
+  int tokens_fine(int k) const {
+    return arch == Arch::Vit ? 1 + Gf : 1 + 4 * k + fine_carried(k) + (fine_fused(k) ? 1 : 0);
+  }
 };
 
 // Reads and validates every metadata key the engine needs. false + err (FORMAT / UNSUPPORTED / LIMIT).

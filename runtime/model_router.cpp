@@ -80,7 +80,7 @@ void fill_model_info(const ModelConfig& cfg, const RouterThresholds& in_force, c
   o.max_value_u16 = cfg.input.max_value_u16;
   o.mean = cfg.input.mean;
   o.std = cfg.input.std;
-  o.tokens_coarse = cfg.arch == Arch::CfVit ? static_cast<uint32_t>(cfg.tokens_coarse()) : 0;
+  o.tokens_coarse = cfg.arch == Arch::CfVit ? static_cast<uint32_t>(cfg.tokens_coarse_mean()) : 0;
   o.router_calibrated = cfg.router.calibrated ? 1 : 0;
   o.coarse_good_threshold = cfg.router.coarse_good;
   o.coarse_defect_threshold = cfg.router.coarse_defect;

@@ -220,44 +220,96 @@ std::vector<float> Oracle::head_logits(const std::vector<float>& x) const {
 
 Oracle::Coarse Oracle::coarse(const std::vector<float>& img_coarse) const {
   const ModelConfig& c = cfg_;
-  const int n = 1 + c.Gc, D = c.D;
+  const int Gc = c.Gc, D = c.D;
+  int n = 1 + Gc;
   Coarse co;
   co.embed = stem(img_coarse, c.Sc);
   co.x0.resize(static_cast<size_t>(n) * D);
   for (int d = 0; d < D; ++d) co.x0[d] = cls_[d] + pos_coarse_[d];
-  for (int j = 0; j < c.Gc; ++j)
+  for (int j = 0; j < Gc; ++j)
     for (int d = 0; d < D; ++d)
       co.x0[static_cast<size_t>(1 + j) * D + d] = co.embed[static_cast<size_t>(j) * D + d] + pos_coarse_[static_cast<size_t>(1 + j) * D + d];
   std::vector<float> x = co.x0, row;
-  co.scores.assign(c.Gc, 0.0f);
+  co.scores.assign(Gc, 0.0f);
+  co.dropped.assign(Gc, 0);
+  co.xL.assign(x.size(), 0.0f);
+  std::vector<int> pos(Gc);  // token position of each patch while it runs
+  std::iota(pos.begin(), pos.end(), 1);
   for (int l = 0; l < c.L; ++l) {
-    const bool rank = l >= c.L - c.R;
-    block(l, x, n, rank ? &row : nullptr);
+    const bool rank = l >= c.L - c.R, skip = c.skips_coarse() && l == c.skip_layer - 1;
+    block(l, x, n, rank || skip ? &row : nullptr);
     if (l == 0) co.block0 = x;
     if (rank)
-      for (int j = 0; j < c.Gc; ++j) co.scores[j] += row[j];  // summed in increasing l
+      for (int j = 0; j < Gc; ++j)
+        if (!co.dropped[j]) co.scores[j] += row[pos[j] - 1];  // summed in increasing l
+    if (skip) {
+      // Keep the keep_coarse patches with the largest CLS attention; fuse the rest into one token
+      // weighted by it. A dropped patch keeps its features of this layer (z) and its attention (score).
+      std::vector<int> ord(Gc);
+      std::iota(ord.begin(), ord.end(), 0);
+      std::stable_sort(ord.begin(), ord.end(), [&](int a, int b) { return row[a] > row[b]; });
+      double wsum = 0;
+      for (int r = c.keep_coarse; r < Gc; ++r) {
+        co.dropped[ord[r]] = 1;
+        wsum += row[ord[r]];
+      }
+      std::vector<double> fused(D, 0.0);
+      int nd = 0;
+      for (int j = 0; j < Gc; ++j) {
+        co.scores[j] = co.dropped[j] ? row[j] : 0.0f;  // kept patches: the ranking layers' sum
+        for (int d = 0; d < D; ++d) co.xL[static_cast<size_t>(1 + j) * D + d] = x[static_cast<size_t>(1 + j) * D + d];
+        if (!co.dropped[j]) continue;
+        ++nd;
+        const double wj = wsum > 0 ? row[j] / wsum : 0.0;
+        for (int d = 0; d < D; ++d) fused[d] += (wsum > 0 ? wj : 1.0) * x[static_cast<size_t>(1 + j) * D + d];
+      }
+      std::vector<float> y(static_cast<size_t>(c.keep_coarse + 2) * D);
+      std::copy(x.begin(), x.begin() + D, y.begin());
+      int t = 1;
+      for (int j = 0; j < Gc; ++j)
+        if (!co.dropped[j]) {
+          std::copy(x.begin() + static_cast<size_t>(1 + j) * D, x.begin() + static_cast<size_t>(2 + j) * D,
+                    y.begin() + static_cast<size_t>(t) * D);
+          pos[j] = t++;
+        }
+      for (int d = 0; d < D; ++d) y[static_cast<size_t>(t) * D + d] = static_cast<float>(wsum > 0 ? fused[d] : fused[d] / nd);
+      x = std::move(y);
+      n = c.keep_coarse + 2;
+    }
   }
-  co.xL = x;
+  // z: the final features of the patches that ran to the end (all without skipping).
+  std::copy(x.begin(), x.begin() + D, co.xL.begin());
+  for (int j = 0; j < Gc; ++j)
+    if (!co.dropped[j])
+      std::copy(x.begin() + static_cast<size_t>(pos[j]) * D, x.begin() + static_cast<size_t>(pos[j] + 1) * D,
+                co.xL.begin() + static_cast<size_t>(1 + j) * D);
   co.logits = head_logits(x);
   return co;
 }
 
-void Oracle::select(const std::vector<float>& scores, int k, std::vector<int>& sel, std::vector<int>& keep) {
+void Oracle::select(const std::vector<float>& scores, const std::vector<int>& dropped, int k, std::vector<int>& sel,
+                    std::vector<int>& keep) {
   const int g = static_cast<int>(scores.size());
   std::vector<int> order(g);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] > scores[b]; });
+  auto dr = [&](int j) { return dropped.empty() ? 0 : dropped[j]; };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return dr(a) != dr(b) ? dr(a) < dr(b) : scores[a] > scores[b]; });
   sel.assign(order.begin(), order.begin() + k);
-  keep.assign(order.begin() + k, order.end());
+  keep.assign(order.begin() + k, order.end());  // rank order: fine() carries the first keep_fine of them
   std::sort(sel.begin(), sel.end());
-  std::sort(keep.begin(), keep.end());
 }
 
 std::vector<float> Oracle::fine(const std::vector<float>& img_full, const Coarse& co, int k) const {
   const ModelConfig& c = cfg_;
-  const int D = c.D, P = c.P, Gc = c.Gc, n = 1 + Gc + 3 * k, rs = 2 * P;
-  std::vector<int> sel, keep;
-  select(co.scores, k, sel, keep);
+  const int D = c.D, P = c.P, Gc = c.Gc, n = c.tokens_fine(k), rs = 2 * P;
+  std::vector<int> sel, rest;
+  select(co.scores, co.dropped, k, sel, rest);
+  // Carried unselected patches (the first in rank order), ascending; the others fused into one token.
+  const int carried = c.fine_carried(k);
+  std::vector<int> keep(rest.begin(), rest.begin() + carried), fused(rest.begin() + carried, rest.end());
+  std::sort(keep.begin(), keep.end());
+  std::sort(fused.begin(), fused.end());
   // Feature reuse over every coarse patch: u = fc2(GELU(fc1(LN(z)))).
   std::vector<float> z(co.xL.begin() + D, co.xL.end());
   std::vector<float> u1 = linear(reuse_fc1_, layer_norm(z, Gc, reuse_norm_w_, reuse_norm_b_), Gc);
@@ -286,6 +338,14 @@ std::vector<float> Oracle::fine(const std::vector<float>& img_full, const Coarse
   for (int j : keep) {
     for (int d = 0; d < D; ++d)
       x[static_cast<size_t>(t) * D + d] = co.x0[static_cast<size_t>(1 + j) * D + d] + u[static_cast<size_t>(j) * D + d];
+    ++t;
+  }
+  if (!fused.empty()) {  // the plain mean of the fused patches' tokens
+    for (int d = 0; d < D; ++d) {
+      double acc = 0;
+      for (int j : fused) acc += static_cast<double>(co.x0[static_cast<size_t>(1 + j) * D + d] + u[static_cast<size_t>(j) * D + d]);
+      x[static_cast<size_t>(t) * D + d] = static_cast<float>(acc / static_cast<double>(fused.size()));
+    }
     ++t;
   }
   for (int l = 0; l < c.L; ++l) block(l, x, n, nullptr);

@@ -19,9 +19,10 @@ class Oracle {
     std::vector<float> embed;   // [Gc, D] patch projection output (coarse_embed)
     std::vector<float> x0;      // [1+Gc, D] input tokens: [cls; embed] + pos_coarse
     std::vector<float> block0;  // [1+Gc, D] after block 0 (coarse_block0)
-    std::vector<float> xL;      // [1+Gc, D] after the last block
+    std::vector<float> xL;      // [1+Gc, D] after the last block (a patch dropped by token skipping: at its skip)
     std::vector<float> logits;  // [ncls] (coarse_logits)
-    std::vector<float> scores;  // [Gc] ranking scores (rank_scores)
+    std::vector<float> scores;  // [Gc] ranking scores (rank_scores); a dropped patch: its skip attention
+    std::vector<int> dropped;   // [Gc] 1 where token skipping fused the patch away (all 0 without skipping)
   };
 
   // Copies every weight to f32 (dequantising f16/bf16/q8).
@@ -32,8 +33,10 @@ class Oracle {
   std::vector<float> preprocess(const triage_image& img, int S) const;
 
   Coarse coarse(const std::vector<float>& img_coarse) const;
-  // Top-k of scores, ties to the smaller index, ascending; keep = the rest ascending.
-  static void select(const std::vector<float>& scores, int k, std::vector<int>& sel, std::vector<int>& keep);
+  // Top-k in rank order (kept patches by score, then dropped ones by score; ties to the smaller index),
+  // ascending; keep = the rest ascending. dropped may be empty (no skipping).
+  static void select(const std::vector<float>& scores, const std::vector<int>& dropped, int k, std::vector<int>& sel,
+                     std::vector<int>& keep);
   // The fine pass re-splitting k coarse patches (k = Gc: over all tokens). Returns fine logits.
   std::vector<float> fine(const std::vector<float>& img_full, const Coarse& co, int k) const;
   // The plain vit's single pass at full resolution. block0 (optional) receives the tokens after block 0.

@@ -133,7 +133,8 @@ typedef struct triage_result {
   const float* probabilities; /* num_classes values, model-owned, valid until the next classify call */
   uint32_t route;             /* triage_route taken */
   uint32_t review;            /* 1 when confidence < the decided class's review threshold: a human should look */
-  uint32_t tokens;            /* tokens processed: coarse pass + fine pass (CLS tokens included) */
+  uint32_t tokens;            /* tokens processed: coarse pass + fine pass (CLS tokens included; with token skipping a pass's
+                                 tokens per block, averaged over its blocks and rounded) */
   float coarse_us;            /* wall time of preprocessing + coarse pass (per image in a batch) */
   float fine_us;              /* wall time of the fine pass, 0 when not escalated (per image) */
   uint32_t unknown;           /* 1: out of distribution: an OOD score (triage_get_ood_scores) lies outside the
@@ -159,8 +160,8 @@ typedef struct triage_model_info {
   uint32_t img_full;             /* Sf */
   uint32_t img_coarse;           /* Sc (0 for vit) */
   double max_value_u8, max_value_u16, mean, std; /* input normalisation */
-  uint32_t tokens_coarse;        /* 1 + Gc (0 for vit) */
-  uint32_t tokens_fine;          /* 1 + Gc + 3K for cfvit, 1 + (Sf/P)^2 for vit */
+  uint32_t tokens_coarse;        /* 1 + Gc (0 for vit; with token skipping the mean per block) */
+  uint32_t tokens_fine;          /* 1 + Gc + 3K for cfvit (arch.keep_fine: fewer), 1 + (Sf/P)^2 for vit */
   uint32_t topk;                 /* K */
   uint32_t threads;
   uint32_t max_batch;

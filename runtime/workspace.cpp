@@ -13,7 +13,7 @@ namespace {
 
 enum Buf {
   kImgC, kS1, kS2, kGat, kEmb, kX0, kXc, kClsProbs, kScores, kAct, kActScale, kQkv, kAttn, kHid, kHidScale,
-  kLogits, kImgF, kR1, kR2, kFgat, kFemb, kRact, kRactScale, kRhid, kRhidScale, kU, kXf, kOrder, kBands,
+  kLogits, kSkip, kXk, kImgF, kR1, kR2, kFgat, kFemb, kRact, kRactScale, kRhid, kRhidScale, kU, kXf, kOrder, kBands,
   kScratch, kBufCount
 };
 
@@ -45,6 +45,11 @@ void build_requests(const ModelConfig& c, const WorkspaceShape& s, const Workspa
     set(kXc, z.bytes({B, Nc, D}), 2, fine ? 5 : 2);
     set(kClsProbs, z.bytes({B, size_t(c.H), Nc}), 2, 2);
     set(kScores, z.bytes({B, Gc}), 2, fine ? 3 : 2);
+    set(kOrder, z.bytes({B, Gc}, sizeof(int32_t)), 2, last_block);
+    if (c.skips_coarse()) {
+      set(kSkip, z.bytes({B, Gc}, sizeof(int32_t)), 2, fine ? 3 : 2);
+      set(kXk, z.bytes({B, size_t(c.keep_coarse) + 2, D}), 2, 2);
+    }
   }
   const int first_block = s.coarse ? 2 : 6;
   set(kAct, z.bytes({B, Nmax, D}), first_block, last_block);
@@ -69,7 +74,6 @@ void build_requests(const ModelConfig& c, const WorkspaceShape& s, const Workspa
       set(kRhid, z.bytes({B, Gc, size_t(c.Dr)}), 5, 5);
       set(kRhidScale, z.bytes({B, Gc}), 5, 5);
       set(kU, z.bytes({B, Gc, D}), 5, 6);
-      set(kOrder, z.bytes({B, Gc}, sizeof(int32_t)), 3, 6);
       set(kBands, z.bytes({B, size_t(c.Wc)}, sizeof(int32_t)), 3, 3);
     } else {
       const size_t Gf = c.Gf, PP = size_t(c.P) * c.P * C;
@@ -127,6 +131,8 @@ void bind_workspace(const ModelConfig& c, const WorkspaceShape& s, const Workspa
   ws.xc = at(kXc);
   ws.cls_probs = at(kClsProbs);
   ws.scores = at(kScores);
+  ws.skip = reinterpret_cast<int32_t*>(at(kSkip));
+  ws.xk = at(kXk);
   ws.act = at(kAct);
   ws.act_scale = at(kActScale);
   ws.qkv = at(kQkv);

@@ -32,7 +32,9 @@ struct Workspace {
   float* x0 = nullptr;       // [B, Nc, D] coarse input tokens (kept tokens of the fine pass reuse them)
   float* xc = nullptr;       // [B, Nc, D] coarse residual stream (its final patch rows feed reuse)
   float* cls_probs = nullptr;  // [B, H, Nc] per-head CLS attention rows of the current layer
-  float* scores = nullptr;   // [B, Gc] ranking scores
+  float* scores = nullptr;   // [B, Gc] ranking scores (a patch dropped by token skipping: its skip attention)
+  int32_t* skip = nullptr;   // [B, Gc] token skipping: position of each patch in xk (1..keep_coarse), 0 = dropped
+  float* xk = nullptr;       // [B, keep_coarse + 2, D] coarse residual stream after the skip
   // shared by the block loops of both passes (sized for Nmax tokens)
   float* act = nullptr;      // [B*Nmax, D] LayerNorm output (f32) or int8 activations
   float* act_scale = nullptr;  // [B*Nmax] per-token scales of act
@@ -53,7 +55,7 @@ struct Workspace {
   float* rhid_scale = nullptr;  // [B*Gc]
   float* u = nullptr;        // [B*Gc, D] reuse features
   float* xf = nullptr;       // [B, Nf, D] fine residual stream
-  int32_t* order = nullptr;  // [B, Gc] selected patches (ascending) then kept patches (ascending)
+  int32_t* order = nullptr;  // [B, Gc] selected, carried, fused patches (each ascending); coarse skip: scratch
   int32_t* bands = nullptr;  // [B, Wc] row bands of the full image to preprocess
   // per-thread scratch
   float* scratch = nullptr;  // [threads, scratch_floats]

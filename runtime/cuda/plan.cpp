@@ -40,6 +40,9 @@ bool check_model_support(const ModelConfig& c, Error& err) {
   if (c.hidden % 16 != 0)
     return err.set(TRIAGE_E_UNSUPPORTED, "CUDA backend: MLP hidden %d is not a multiple of 16", c.hidden);
   if (cf) {
+    if (c.skips_coarse() || c.keep_fine >= 0)
+      return err.set(TRIAGE_E_UNSUPPORTED, "CUDA backend: token skipping (arch.keep_coarse / arch.keep_fine) is not "
+                                           "implemented yet; run this model on the CPU engine");
     if (c.Dr % 16 != 0)
       return err.set(TRIAGE_E_UNSUPPORTED, "CUDA backend: reuse_hidden %d is not a multiple of 16", c.Dr);
     if ((c.p * c.p * c.c2) % 8 != 0)

@@ -807,7 +807,8 @@ TEST_F(CudaKernels, RankAndTopkSelectMatchCpu) {
       // The engine's rule: NaN ranks lowest (as -inf), ties to the smaller index (the stable sort).
       std::vector<float> r(ref.begin() + size_t(esc[e]) * Gc, ref.begin() + size_t(esc[e] + 1) * Gc);
       for (float& x : r) x = std::isnan(x) ? -INFINITY : x;
-      rt::Oracle::select(r, k, sel, keep);
+      rt::Oracle::select(r, {}, k, sel, keep);
+      std::sort(keep.begin(), keep.end());  // the CUDA kernel's kept patches: ascending
       std::vector<int32_t> want(sel.begin(), sel.end());
       want.insert(want.end(), keep.begin(), keep.end());
       EXPECT_EQ(std::vector<int32_t>(got.begin() + size_t(e) * Gc, got.begin() + size_t(e + 1) * Gc), want)

@@ -1,5 +1,5 @@
 // Bit-identical outputs: across runs, thread counts (1, 2, 3) and batch compositions, for f32 and q8
-// models, on every route.
+// models, on every route, with and without token skipping.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -55,10 +55,8 @@ std::vector<Snapshot> run_all(const std::vector<uint8_t>& model, const std::vect
 
 class Determinism : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(Determinism, RunsThreadsAndBatchesAgreeBitForBit) {
+void check_bits(const RandomModelSpec& spec) {
   const std::vector<TestImage> imgs = images(12);
-  RandomModelSpec spec;
-  spec.dtype = GetParam();
   const std::vector<uint8_t> model = mixed_route_model(spec, imgs);
   for (uint32_t force : {TRIAGE_FORCE_NONE, TRIAGE_FORCE_COARSE, TRIAGE_FORCE_FINE, TRIAGE_FORCE_FINE_ALL}) {
     const std::vector<Snapshot> ref = run_all(model, imgs, 1, force, 1);
@@ -75,6 +73,20 @@ TEST_P(Determinism, RunsThreadsAndBatchesAgreeBitForBit) {
         EXPECT_TRUE(ref == run_all(model, imgs, threads, force, batch))
             << "batch " << batch << " x " << threads << " threads differs from single images, force " << force;
   }
+}
+
+TEST_P(Determinism, RunsThreadsAndBatchesAgreeBitForBit) {
+  RandomModelSpec spec;
+  spec.dtype = GetParam();
+  check_bits(spec);
+}
+
+// Token skipping in both passes (the kept / fused tokens differ per image inside a batch).
+TEST_P(Determinism, TokenSkippingAgreesBitForBit) {
+  RandomModelSpec spec;
+  spec.dtype = GetParam();
+  spec.meta_i64 = {{"arch.keep_coarse", 6}, {"arch.skip_layer", 1}, {"arch.keep_fine", 2}};
+  check_bits(spec);
 }
 
 TEST_P(Determinism, VitRunsAndThreadsAgree) {

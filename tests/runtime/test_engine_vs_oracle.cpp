@@ -45,6 +45,26 @@ std::vector<Case> cases() {
   c2.good = 2;
   c2.seed = 7;
   v.push_back({"cfvit_c2_f32", c2});
+  // Token skipping (docs/model-family.md "Token skipping"): Gc 16, K 4, L 3, R 2, so skip_layer 1.
+  RandomModelSpec sk;
+  sk.seed = 11;
+  sk.meta_i64 = {{"arch.keep_coarse", 7}, {"arch.skip_layer", 1}, {"arch.keep_fine", 3}};
+  v.push_back({"cfvit_skip_f32", sk});
+  sk.dtype = "q8";
+  v.push_back({"cfvit_skip_q8", sk});
+  RandomModelSpec sc = s;  // coarse skipping alone, keep_coarse = K (the edge)
+  sc.dtype = "f32";
+  sc.seed = 12;
+  sc.meta_i64 = {{"arch.keep_coarse", 4}, {"arch.skip_layer", 1}};
+  v.push_back({"cfvit_skip_coarse_f32", sc});
+  RandomModelSpec sf = sc;  // fine skipping alone, keep_fine 0: every unselected patch fused
+  sf.seed = 13;
+  sf.meta_i64 = {{"arch.keep_fine", 0}};
+  v.push_back({"cfvit_skip_fine_f32", sf});
+  RandomModelSpec s2 = c2;  // odd model: Gc 9, K 1, keep_coarse 1 (= K), skip at the last allowed layer, keep_fine 7
+  s2.seed = 14;
+  s2.meta_i64 = {{"arch.keep_coarse", 1}, {"arch.skip_layer", 2}, {"arch.keep_fine", 7}};
+  v.push_back({"cfvit_c2_skip_f32", s2});
   RandomModelSpec vt;
   vt.arch = "vit";
   vt.Sf = 48;

@@ -62,6 +62,13 @@ TEST(NoAlloc, CfvitQ8FineAll) {
   check_no_alloc(s, TRIAGE_FORCE_FINE_ALL, 1000);
 }
 
+TEST(NoAlloc, CfvitQ8TokenSkipping) {
+  RandomModelSpec s;
+  s.dtype = "q8";
+  s.meta_i64 = {{"arch.keep_coarse", 5}, {"arch.skip_layer", 1}, {"arch.keep_fine", 1}};
+  check_no_alloc(s, TRIAGE_FORCE_NONE, 1000);
+}
+
 TEST(NoAlloc, VitQ8) {
   RandomModelSpec s;
   s.arch = "vit";

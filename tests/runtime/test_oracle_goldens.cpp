@@ -51,7 +51,7 @@ TEST_P(OracleGoldens, MatchesPyTorch) {
     const std::vector<float> full = o.preprocess(v, c.Sf), coarse = o.preprocess(v, c.Sc);
     const rt::Oracle::Coarse co = o.coarse(coarse);
     std::vector<int> sel, keep;
-    rt::Oracle::select(co.scores, K, sel, keep);
+    rt::Oracle::select(co.scores, co.dropped, K, sel, keep);
     const std::vector<float> fine = o.fine(full, co, K), fine_all = o.fine(full, co, c.Gc);
     // From the golden inputs too, so a preprocessing difference cannot hide behind the rest.
     const std::vector<float> fine_g = o.fine(row(g.tensors.at("input_full"), b), o.coarse(row(g.tensors.at("input_coarse"), b)), K);

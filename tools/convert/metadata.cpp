@@ -22,6 +22,11 @@ void write_metadata(const ModelConfig& cfg, const std::string& storage, const st
     w.set_i64("arch.reuse_hidden", a.reuse_hidden);
     w.set_i64("arch.topk", a.topk);
     w.set_i64("arch.rank_layers", a.rank_layers);
+    if (a.keep_coarse >= 0) {
+      w.set_i64("arch.keep_coarse", a.keep_coarse);
+      w.set_i64("arch.skip_layer", a.skip_layer);
+    }
+    if (a.keep_fine >= 0) w.set_i64("arch.keep_fine", a.keep_fine);
   }
   w.set_f64("arch.ln_eps", a.ln_eps);
   if (a.arch == Arch::CfVit) w.set_f64("arch.bn_eps", a.bn_eps);

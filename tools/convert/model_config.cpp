@@ -1,5 +1,6 @@
 #include "tools/convert/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -93,7 +94,9 @@ bool parse_arch(const json& a, Reader& r, ArchConfig& c) {
   const bool cf = c.arch == Arch::CfVit;
   std::set<std::string> keys = {"name", "in_chans", "img_full", "patch", "dim", "heads", "depth", "mlp_ratio",
                                 "ln_eps"};
-  if (cf) keys.insert({"img_coarse", "stem_channels", "reuse_hidden", "topk", "rank_layers", "bn_eps"});
+  if (cf)
+    keys.insert({"img_coarse", "stem_channels", "reuse_hidden", "topk", "rank_layers", "bn_eps", "keep_coarse",
+                 "skip_layer", "keep_fine"});
   if (!r.only_keys(a, keys, "arch")) return false;
 
   const std::string p = "arch.";
@@ -136,6 +139,21 @@ bool parse_arch(const json& a, Reader& r, ArchConfig& c) {
       !r.get_int(wrap, "c2", "arch.stem_channels.", 1, kMaxStemChannels, c2))
     return false;
   c.stem_channels = {c1, c2};
+  // Token skipping: keep_coarse and skip_layer together (K <= keep_coarse < Gc, 1 <= skip_layer <=
+  // depth - rank_layers), keep_fine alone (0 <= keep_fine < Gc - K). The engine checks the same.
+  const bool kc = a.contains("keep_coarse"), sl = a.contains("skip_layer");
+  if (kc != sl) return r.bad(kc ? "arch.skip_layer" : "arch.keep_coarse", "token skipping needs keep_coarse and skip_layer together");
+  if (kc) {
+    if (c.topk >= c.grid_coarse() || c.depth - c.rank_layers < 1)
+      return r.bad("arch.keep_coarse", "token skipping needs topk below the coarse patches and a block before the ranking layers");
+    if (!r.get_int(a, "keep_coarse", p, std::max<int64_t>(c.topk, 1), c.grid_coarse() - 1, c.keep_coarse) ||
+        !r.get_int(a, "skip_layer", p, 1, c.depth - c.rank_layers, c.skip_layer))
+      return false;
+  }
+  if (a.contains("keep_fine")) {
+    if (c.topk >= c.grid_coarse()) return r.bad("arch.keep_fine", "needs topk below the coarse patches");
+    if (!r.get_int(a, "keep_fine", p, 0, c.grid_coarse() - c.topk - 1, c.keep_fine)) return false;
+  }
   return true;
 }
 

@@ -45,6 +45,8 @@ struct ArchConfig {
   int64_t reuse_hidden = 0;  // cfvit only
   int64_t topk = 0;          // cfvit only
   int64_t rank_layers = 0;   // cfvit only
+  // Token skipping (cfvit only, optional; docs/model-family.md "Token skipping"): -1 = key absent.
+  int64_t keep_coarse = -1, skip_layer = -1, keep_fine = -1;
   double ln_eps = 0;
   double bn_eps = 0;  // cfvit only
 
