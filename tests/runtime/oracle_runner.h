@@ -34,6 +34,18 @@ class OracleRunner {
   }
   const rt::ModelConfig& config() const { return cfg_; }
   const rt::Oracle& oracle() const { return oracle_; }
+  // The same weights with other token-skipping keys (keep_coarse 0: no coarse skipping; keep_fine -1:
+  // none in the fine pass), as a file with those arch keys would load.
+  rt::Oracle with_skipping(int keep_coarse, int skip_layer, int keep_fine, rt::ModelConfig* cfg_out = nullptr) const {
+    rt::ModelConfig c = cfg_;
+    c.keep_coarse = keep_coarse;
+    c.skip_layer = skip_layer;
+    c.keep_fine = keep_fine;
+    rt::Oracle o;
+    o.init(c, tensors_);
+    if (cfg_out) *cfg_out = c;
+    return o;
+  }
 
   // force: TRIAGE_FORCE_* as in the options; allow_uncalibrated: TRIAGE_OPEN_ALLOW_UNCALIBRATED (the
   // thresholds in force follow rt::in_force, as the engine's).

@@ -1,7 +1,10 @@
 // The oracle against the PyTorch goldens of each shipped model (models/<name>/goldens.safetensors):
 // preprocessing, stem output, block 0, coarse logits, ranking scores, selected patches, fine logits
-// (K = arch.topk) and fine logits over all tokens, each within 1e-4 norm-wise relative error.
+// (K = arch.topk) and fine logits over all tokens, each within 1e-4 norm-wise relative error; and the same
+// with token skipping (the goldens' skip_* set).
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/oracle_forward.h"
 #include "tests/runtime/oracle_runner.h"
@@ -69,6 +72,49 @@ TEST_P(OracleGoldens, MatchesPyTorch) {
     EXPECT_EQ(std::vector<int64_t>(sel.begin(), sel.end()), want) << "selected patches of sample " << b;
   }
   for (int k = 0; k < 9; ++k) std::printf("[ %s ] %-24s worst rel error %.3g\n", sm.name.c_str(), names[k], worst[k]);
+}
+
+// The same with token skipping (the keys in the goldens' "skip" metadata): coarse logits, ranking
+// scores, dropped patches, selected patches, fine logits (K and all tokens), same tolerance.
+TEST_P(OracleGoldens, MatchesPyTorchWithTokenSkipping) {
+  const ShippedModel sm = shipped(GetParam());
+  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet (training has not shipped it)";
+  const std::vector<uint8_t> bytes = sm.read_trw("f32");
+  ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("f32") << " (the runtime_convert fixture makes it)";
+  Safetensors g;
+  std::string err;
+  ASSERT_TRUE(g.read(sm.dir + "/goldens.safetensors", err)) << err;
+  ASSERT_TRUE(g.metadata.count("skip")) << "goldens have no skip set (tools/train/export_goldens.py writes it)";
+  const nlohmann::json skip = nlohmann::json::parse(g.metadata.at("skip"));
+  OracleRunner run(bytes);
+  rt::ModelConfig c;
+  const rt::Oracle o = run.with_skipping(skip.value("keep_coarse", 0), skip.value("skip_layer", 0), skip.value("keep_fine", -1), &c);
+  const std::vector<std::string> paths = sm.golden_paths(g);
+  const char* names[5] = {"skip_coarse_logits", "skip_rank_scores", "skip_fine_logits", "skip_fine_all_logits", "skip_dropped"};
+  for (const char* t : names) ASSERT_TRUE(g.tensors.count(t)) << "goldens miss " << t;
+  double worst[4] = {};
+  for (size_t b = 0; b < paths.size(); ++b) {
+    const rt::Oracle::Coarse co = o.coarse(row(g.tensors.at("input_coarse"), b));
+    const std::vector<float> full = row(g.tensors.at("input_full"), b);
+    const std::vector<float> fine = o.fine(full, co, c.K), fine_all = o.fine(full, co, c.Gc);
+    const std::vector<float>* got[4] = {&co.logits, &co.scores, &fine, &fine_all};
+    for (int k = 0; k < 4; ++k) {
+      const double e = rel_error(*got[k], row(g.tensors.at(names[k]), b));
+      worst[k] = std::max(worst[k], e);
+      EXPECT_LT(e, kTol) << names[k] << " of sample " << b;
+    }
+    auto ints = [&](const char* t) {
+      const StTensor& s = g.tensors.at(t);
+      const size_t per = s.i.size() / static_cast<size_t>(s.shape[0]);
+      return std::vector<int64_t>(s.i.begin() + b * per, s.i.begin() + (b + 1) * per);
+    };
+    EXPECT_EQ(std::vector<int64_t>(co.dropped.begin(), co.dropped.end()), ints("skip_dropped")) << "sample " << b;
+    std::vector<int> sel, rest;
+    rt::Oracle::select(co.scores, co.dropped, c.K, sel, rest);
+    EXPECT_EQ(std::vector<int64_t>(sel.begin(), sel.end()), ints("skip_selected")) << "sample " << b;
+  }
+  for (int k = 0; k < 4; ++k)
+    std::printf("[ %s %s ] %-22s worst rel error %.3g\n", sm.name.c_str(), g.metadata.at("skip").c_str(), names[k], worst[k]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shipped, OracleGoldens, ::testing::ValuesIn(shipped_models()),

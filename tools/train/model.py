@@ -147,9 +147,11 @@ class CoarseOut:
     x0: torch.Tensor       # [B, 1+Gc, D] coarse input tokens
     embed: torch.Tensor    # [B, Gc, D] patch projection output (before cls/pos)
     block0: torch.Tensor   # [B, 1+Gc, D] after block 0
+    dropped: Optional[torch.Tensor] = None  # [B, Gc] bool: fused away by token skipping (None: no skipping)
 
 
 ARCH_DEFAULTS = {"name": "cfvit", "in_chans": 1, "mlp_ratio": 4, "ln_eps": 1e-6, "bn_eps": 1e-5}
+SKIP_KEYS = ("keep_coarse", "skip_layer", "keep_fine")  # optional (docs/model-family.md "Token skipping")
 
 
 class CFViT(nn.Module):
@@ -169,6 +171,14 @@ class CFViT(nn.Module):
         self.Gf = 4 * self.Gc
         self.K = cfg["topk"]
         self.R = cfg["rank_layers"]
+        # Token skipping: keep_coarse / skip_layer together or neither; keep_fine alone (None: off).
+        self.keep_coarse, self.skip_layer = cfg.get("keep_coarse"), cfg.get("skip_layer")
+        self.keep_fine = cfg.get("keep_fine")
+        assert (self.keep_coarse is None) == (self.skip_layer is None), "keep_coarse and skip_layer come together"
+        if self.keep_coarse is not None:
+            assert max(self.K, 1) <= self.keep_coarse < self.Gc and 1 <= self.skip_layer <= cfg["depth"] - self.R
+        if self.keep_fine is not None:
+            assert 0 <= self.keep_fine < self.Gc - self.K
         ncls = num_classes if num_classes is not None else cfg["num_classes"]
         self.ncls = ncls
         self.stem = nn.Sequential(ConvBN(C, c1, cfg["bn_eps"]), ConvBN(c1, c2, cfg["bn_eps"]))
@@ -267,24 +277,79 @@ class CFViT(nn.Module):
         B = e_map.shape[0]
         e = e_map.flatten(2).transpose(1, 2)                          # [B, Gc, D] row-major
         x0 = torch.cat([self.cls_token.expand(B, -1, -1), e], 1) + self.pos_coarse
-        x, scores, block0 = self.run_blocks(x0, True)
+        if self.keep_coarse is None:
+            x, scores, block0 = self.run_blocks(x0, True)
+            logits = self.head(self.norm(x[:, 0]))
+            return CoarseOut(logits, scores, x[:, 1:], x0, e, block0)
+        return self.coarse_skipping(x0, e)
+
+    def coarse_skipping(self, x0, e) -> CoarseOut:
+        """Coarse pass with token skipping: after block skip_layer - 1, keep the keep_coarse patch tokens
+        with the largest CLS attention a (ties to the smaller index; ascending) and fuse the others into
+        one token, sum(a_j x_j) / sum(a_j) over the dropped j; the later blocks run on [cls, kept, fused].
+        scores: the ranking layers' sum for a kept patch, a for a dropped one; z: the final features of a
+        kept patch, the skip layer's of a dropped one."""
+        B, G, kc, L = x0.shape[0], self.Gc, self.keep_coarse, len(self.blocks)
+        bidx = torch.arange(B)[:, None]
+        x, block0, r = x0, None, None
+        for l, blk in enumerate(self.blocks):
+            x, cls_row = blk(x)
+            if l == 0:
+                block0 = x
+            if l == self.skip_layer - 1:
+                a = cls_row                                               # [B, Gc]
+                order = torch.sort(a.detach(), dim=1, descending=True, stable=True).indices
+                kept = torch.sort(order[:, :kc], dim=1).values            # [B, kc] ascending
+                drop = torch.sort(order[:, kc:], dim=1).values            # [B, Gc-kc] ascending
+                dropped = torch.zeros(B, G, dtype=torch.bool).scatter(1, drop, True)
+                z_skip, a_skip = x[:, 1:], a
+                wd = a[bidx, drop]                                        # [B, Gc-kc]
+                wsum = wd.sum(1, keepdim=True)
+                w = torch.where(wsum > 0, wd / wsum.clamp_min(1e-30), torch.full_like(wd, 1.0 / wd.shape[1]))
+                fused = (w[:, :, None] * x[:, 1:][bidx, drop]).sum(1, keepdim=True)
+                x = torch.cat([x[:, :1], x[:, 1:][bidx, kept], fused], 1)
+            if l >= L - self.R:                                           # always after the skip
+                r = cls_row[:, :kc] if r is None else r + cls_row[:, :kc]
+        scores = a_skip.masked_fill(~dropped, 0.0).scatter(1, kept, r)
+        z = z_skip.scatter(1, kept[:, :, None].expand(-1, -1, self.D), x[:, 1:1 + kc])
         logits = self.head(self.norm(x[:, 0]))
-        return CoarseOut(logits, scores, x[:, 1:], x0, e, block0)
+        return CoarseOut(logits, scores, z, x0, e, block0, dropped)
 
     def coarse(self, img_coarse: torch.Tensor) -> CoarseOut:
         return self.coarse_from_embed(self.stem_fn(img_coarse))
 
     @staticmethod
-    def select(scores: torch.Tensor, K: int):
-        """Top-K by score, ties to the smaller index, returned ascending; plus the rest ascending."""
-        B, G = scores.shape
+    def rank_order(scores: torch.Tensor, dropped: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[B, Gc] patch indices in rank order: patches that ran to the end before those token skipping
+        dropped, then score descending, ties to the smaller index."""
         order = torch.sort(scores, dim=1, descending=True, stable=True).indices
+        if dropped is not None:
+            d = dropped.gather(1, order).to(torch.int8)
+            order = order.gather(1, torch.sort(d, dim=1, stable=True).indices)
+        return order
+
+    @staticmethod
+    def select(scores: torch.Tensor, K: int, dropped: Optional[torch.Tensor] = None):
+        """Top-K in rank order, returned ascending; plus the rest ascending."""
+        order = CFViT.rank_order(scores, dropped)
         sel = torch.sort(order[:, :K], dim=1).values
         keep = torch.sort(order[:, K:], dim=1).values
         return sel, keep
 
-    def fine_tokens(self, fine_map: torch.Tensor, co: CoarseOut, sel, keep):
-        """fine_map: [B, K, D, 2, 2] stem output of the selected regions (in sel order)."""
+    def split(self, co: CoarseOut, K: int):
+        """(selected, carried, fused), each ascending: the K selected patches, the unselected ones the
+        fine pass carries (the first keep_fine in rank order; all without keep_fine) and the ones its
+        fused token stands for ([B, 0] when none)."""
+        order = self.rank_order(co.scores, co.dropped)
+        kf = order.shape[1] - K if self.keep_fine is None else min(self.keep_fine, order.shape[1] - K)
+        sel = torch.sort(order[:, :K], dim=1).values
+        carried = torch.sort(order[:, K:K + kf], dim=1).values
+        fused = torch.sort(order[:, K + kf:], dim=1).values
+        return sel, carried, fused
+
+    def fine_tokens(self, fine_map: torch.Tensor, co: CoarseOut, sel, keep, fused=None):
+        """fine_map: [B, K, D, 2, 2] stem output of the selected regions (in sel order); keep: the carried
+        unselected patches, ascending; fused: the patches of the fused token (keep_fine), or None."""
         B, K = sel.shape
         D, Wc, Wf = self.D, self.Wc, self.Wf
         u = self.reuse(co.z)                                          # [B, Gc, D]
@@ -297,21 +362,24 @@ class CFViT(nn.Module):
         ft = f + pos + u[bidx, sel][:, :, None, :]
         kt = co.x0[:, 1:][bidx, keep] + u[bidx, keep]                 # [B, Gc-K, D]
         cls = (self.cls_token + self.pos_fine[:, :1]).expand(B, -1, -1)
-        return torch.cat([cls, ft.reshape(B, 4 * K, D), kt], 1)
+        parts = [cls, ft.reshape(B, 4 * K, D), kt]
+        if fused is not None and fused.shape[1] > 0:                 # plain mean of their tokens
+            parts.append((co.x0[:, 1:][bidx, fused] + u[bidx, fused]).mean(1, keepdim=True))
+        return torch.cat(parts, 1)
 
-    def fine_from_map(self, fine_map, co: CoarseOut, sel, keep):
-        x = self.fine_tokens(fine_map, co, sel, keep)
+    def fine_from_map(self, fine_map, co: CoarseOut, sel, keep, fused=None):
+        x = self.fine_tokens(fine_map, co, sel, keep, fused)
         x, _, _ = self.run_blocks(x, False)
         return self.head(self.norm(x[:, 0]))
 
     def fine(self, img_full: torch.Tensor, co: CoarseOut, K: Optional[int] = None) -> torch.Tensor:
         K = self.K if K is None else K
-        sel, keep = self.select(co.scores, K)
+        sel, keep, fused = self.split(co, K)
         B = img_full.shape[0]
         reg = self.regions(img_full)[torch.arange(B)[:, None], sel]   # [B, K, C, 2P, 2P]
         reg = reg.reshape(B * K, *reg.shape[2:])
         fm = self.stem_fn(reg).reshape(B, K, self.D, 2, 2)
-        return self.fine_from_map(fm, co, sel, keep)
+        return self.fine_from_map(fm, co, sel, keep, fused)
 
     def forward(self, img_full, img_coarse, K: Optional[int] = None):
         """Routed forward for training: returns (coarse_logits, fine_logits). In training mode the
@@ -322,9 +390,10 @@ class CFViT(nn.Module):
             reg = self.regions(img_full).reshape(B * self.Gc, img_full.shape[1], 2 * self.P, 2 * self.P)
             e_map, reg_map = self.stem_multi([img_coarse, reg])
             co = self.coarse_from_embed(e_map)
-            sel, keep = self.select(co.scores.detach(), K)
+            co.scores = co.scores.detach()
+            sel, keep, fused = self.split(co, K)
             reg_map = reg_map.reshape(B, self.Gc, self.D, 2, 2)[torch.arange(B)[:, None], sel]
-            return co.logits, self.fine_from_map(reg_map, co, sel, keep)
+            return co.logits, self.fine_from_map(reg_map, co, sel, keep, fused)
         co = self.coarse(img_coarse)
         if self.training:
             co.scores = co.scores.detach()
@@ -340,6 +409,7 @@ def make_config(model_name, arch, labels, good_label, inp) -> dict:
     keys = ["name", "in_chans", "img_full", "img_coarse", "patch", "stem_channels", "dim", "heads",
             "depth", "mlp_ratio", "reuse_hidden", "topk", "rank_layers", "ln_eps", "bn_eps"]
     a = {**ARCH_DEFAULTS, **arch}
+    keys += [k for k in SKIP_KEYS if a.get(k) is not None]
     return {
         "format": "triage-checkpoint-config",
         "format_version": 1,
