@@ -214,6 +214,37 @@ TEST(Convert, CfvitF32IsExact) {
   EXPECT_TRUE(std::isinf(c.report.min_snr_db));
 }
 
+// Token skipping keys (docs/model-family.md "Token skipping") go into the file and the engine opens it
+// with them (tiny cfvit: Gc 4, K 2, depth 2, 1 ranking layer); a file converted without them has none.
+TEST(Convert, TokenSkippingKeysAreWrittenAndOpen) {
+  test::TempDir dir;
+  test::TinyModel m = test::tiny_cfvit(6);
+  test::Converted plain;
+  Error err;
+  ASSERT_TRUE(test::convert_model(dir, m, trw::DType::Q8, plain, err)) << err.message;
+  for (const char* k : {"arch.keep_coarse", "arch.skip_layer", "arch.keep_fine"}) EXPECT_EQ(plain.file.find_meta(k), nullptr) << k;
+  test::TempDir dir2;
+  m.config["arch"]["keep_coarse"] = 3;
+  m.config["arch"]["skip_layer"] = 1;
+  m.config["arch"]["keep_fine"] = 1;
+  test::Converted c;
+  ASSERT_TRUE(test::convert_model(dir2, m, trw::DType::Q8, c, err)) << err.message;
+  EXPECT_EQ(meta_i64(c.file, "arch.keep_coarse"), 3);
+  EXPECT_EQ(meta_i64(c.file, "arch.skip_layer"), 1);
+  EXPECT_EQ(meta_i64(c.file, "arch.keep_fine"), 1);
+  const auto bytes = c.buf.span();
+  triage_options o;
+  triage_options_init(&o);
+  triage_model* model = nullptr;
+  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &model), TRIAGE_OK) << triage_open_error();
+  triage_model_info info{};
+  info.struct_size = sizeof info;
+  ASSERT_EQ(triage_get_info(model, &info), TRIAGE_OK);
+  EXPECT_EQ(info.tokens_coarse, (1u * 5 + 1u * 5 + 1) / 2);  // (s (1 + Gc) + (L - s)(kc + 2) + L/2) / L
+  EXPECT_EQ(info.tokens_fine, 1u + 4 * 2 + 1 + 1);             // 1 + 4K + keep_fine + fused
+  triage_close(model);
+}
+
 // A model without a good class (config good_label null, .trw good_label ""): it opens, reports
 // good_class -1, and its router never exits at the coarse pass below coarse_defect nor decides "good".
 TEST(Convert, NoGoodClassModelOpensAndRoutesOnConfidenceOnly) {

@@ -101,6 +101,11 @@ TEST(ModelConfig, InvalidValuesAreRefusedWithTheKey) {
       {"/input/max_value_u8", 256, "input.max_value_u8: must be an integer in 1..255"},
       {"/input/max_value", 2, "input: unknown keys 'max_value'"},
       {"/model_name", "", "model_name: must be 1..256 bytes"},
+      // Token skipping (tiny cfvit: Gc 4, K 2, depth 2, rank_layers 1).
+      {"/arch/keep_coarse", 3, "token skipping needs keep_coarse and skip_layer together"},
+      {"/arch/skip_layer", 1, "token skipping needs keep_coarse and skip_layer together"},
+      {"/arch/keep_fine", 2, "arch.keep_fine: must be an integer in 0..1"},
+      {"/arch/keep_fine", -1, "arch.keep_fine: must be an integer in 0..1"},
   };
   for (const auto& c : cases) {
     json j = test::tiny_cfvit(1).config;
@@ -108,6 +113,30 @@ TEST(ModelConfig, InvalidValuesAreRefusedWithTheKey) {
     std::string msg = config_error(j);
     EXPECT_NE(msg.find(c.expect), std::string::npos) << c.pointer << " = " << c.value.dump() << ": " << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+}
+
+TEST(ModelConfig, TokenSkippingRanges) {
+  struct Case {
+    int kc, s;
+    const char* expect;  // "" = accepted
+  } cases[] = {{2, 1, ""}, {3, 1, ""}, {1, 1, "arch.keep_coarse: must be an integer in 2..3"},
+               {4, 1, "arch.keep_coarse: must be an integer in 2..3"}, {3, 0, "arch.skip_layer: must be an integer in 1..1"},
+               {3, 2, "arch.skip_layer: must be an integer in 1..1"}};
+  for (const Case& c : cases) {
+    json j = test::tiny_cfvit(1).config;
+    j["arch"]["keep_coarse"] = c.kc;
+    j["arch"]["skip_layer"] = c.s;
+    ModelConfig out;
+    const std::string msg = config_error(j, &out);
+    if (*c.expect == 0) {
+      EXPECT_EQ(msg, "") << c.kc << " " << c.s;
+      EXPECT_EQ(out.arch.keep_coarse, c.kc);
+      EXPECT_EQ(out.arch.skip_layer, c.s);
+      EXPECT_EQ(out.arch.keep_fine, -1);
+    } else {
+      EXPECT_NE(msg.find(c.expect), std::string::npos) << c.kc << " " << c.s << ": " << msg;
+    }
   }
 }
 

@@ -31,7 +31,7 @@ import data_deeppcb  # noqa: E402
 import data_optical  # noqa: E402
 from common import cf_loss, evaluate, lr_at, metrics, param_groups, save_checkpoint, write_report  # noqa: E402
 from effnet_lite0 import EfficientNetLite0  # noqa: E402
-from model import CFViT, make_config  # noqa: E402
+from model import SKIP_KEYS, CFViT, make_config  # noqa: E402
 from train_awc_staged import Log, save_state  # noqa: E402
 
 DATASETS = {
@@ -103,7 +103,7 @@ def main():
                          "site can reach P near 1, which an escape-safe router's high P(good) threshold needs)")
     ap.add_argument("--arch", action="append", default=[], metavar="KEY=VALUE",
                     help="student: change one architecture key of the dataset's cfvit (e.g. dim=192, "
-                         "stem_channels=24,48); repeatable; a resumed run must be given the same changes")
+                         "stem_channels=24,48, or the token-skipping keys keep_coarse / skip_layer / keep_fine); repeatable; a resumed run must be given the same changes")
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
     global DS
@@ -113,6 +113,9 @@ def main():
         arch = dict(DS["arch"])
         for kv in args.arch:
             k, _, v = kv.partition("=")
+            if k in SKIP_KEYS:  # token skipping (docs/model-family.md "Token skipping")
+                arch[k] = int(v)
+                continue
             assert k in arch and k not in ("name", "in_chans", "img_full", "img_coarse"), f"--arch: cannot set {k!r}"
             arch[k] = [int(x) for x in v.split(",")] if isinstance(arch[k], list) else type(arch[k])(v)
         DS["arch"] = arch
