@@ -228,19 +228,26 @@ struct FineTokensArgs {
   const int32_t* order = nullptr;  // [slots, Gc]
   const int32_t* esc = nullptr;    // [slots]
   int K = 0, Gc = 0, Wc = 0, D = 0;
+  // Token skipping (arch.keep_fine): the first `carried` unselected patches of order are kept tokens,
+  // the rest become one fused token (their x0 + u summed in order, times 1 / count). -1: all carried.
+  int carried = -1;
   int slots = 0;
   DynCount live;
-  float* xf = nullptr;  // [slots, 1+Gc+3K, D]
+  float* xf = nullptr;  // [slots, Nf, D], Nf = 1 + 4K + carried (+ 1 fused)
 };
 cudaError_t tokens_fine(const FineTokensArgs& a, cudaStream_t s);
 
 // Ranking scores r[i][j] = sum over ranked layers l (increasing) of mean over heads of
 // cls_probs[l][i][h][1 + j] (the CPU's order of operations).
+// With token skipping (pos non-null, N = keep_coarse + 2): patch j's key is pos[i][j] (its position in
+// the kept sequence); a dropped patch (pos 0) keeps the score skip_tokens wrote.
 struct RankArgs {
-  const float* cls_probs = nullptr;  // [R, layer_images, H, N]
+  const float* cls_probs = nullptr;  // [R, layer_images, H, N], layer slots layer_stride floats apart
   int R = 0, H = 0, N = 0, Gc = 0;
   int images = 0;        // grid (static maximum of live images)
-  int layer_images = 0;  // image capacity of one layer slot of cls_probs (its stride), >= images
+  int layer_images = 0;  // image capacity of one layer slot of cls_probs, >= images
+  int64_t layer_stride = 0;  // floats from one layer slot to the next (0: layer_images * H * N)
+  const int32_t* pos = nullptr;  // [images, Gc] token skipping positions, or null
   DynCount live;
   float* scores = nullptr;  // [images, Gc]
 };
@@ -248,15 +255,51 @@ cudaError_t rank_scores(const RankArgs& a, cudaStream_t s);
 
 // Top-k of slot e's scores (image esc[e]; esc null: identity): order[e] = the k largest (ties to the
 // smaller index, NaN lowest) ascending, then the rest ascending.
+// Token skipping: pos (non-null) puts the dropped patches (pos 0) after every kept one in the rank order;
+// carried >= 0 splits the unselected patches into the first `carried` in rank order, ascending, then
+// the rest ascending (the CPU engine's select, forward_fine.cpp).
 struct SelectArgs {
   const float* scores = nullptr;  // [images, Gc]
   const int32_t* esc = nullptr;
+  const int32_t* pos = nullptr;   // [images, Gc] token skipping positions, or null
   int Gc = 0, k = 0;
+  int carried = -1;
   int slots = 0;
   DynCount live;
   int32_t* order = nullptr;  // [slots, Gc]
 };
 cudaError_t topk_select(const SelectArgs& a, cudaStream_t s);
+
+// Token skipping of the coarse pass (docs/model-family.md "Token skipping"), one block per live image i:
+// a[j] = head mean of the skip block's CLS attention on key 1 + j (cls_probs [images, H, 1 + Gc]); the
+// kc patches with the largest a (ties to the smaller index, NaN lowest) are kept: pos[i][j] = 1 + their
+// rank among the kept in ascending j, 0 for a dropped one; scores[i][j] = a[j]; xk[i] = [xc[i][0];
+// xc[i][1 + kept j]; fused], fused = sum over the dropped j ascending of w_j xc[i][1 + j], w_j = a_j / wsum
+// (wsum: their a > 0 summed in ascending j; 1 / (Gc - kc) each when wsum is not positive and finite).
+// The CPU engine's operations in its order (forward_coarse.cpp), bit for bit.
+struct SkipArgs {
+  const float* cls_probs = nullptr;  // [images, H, 1 + Gc]
+  const float* xc = nullptr;         // [images, 1 + Gc, D]
+  int H = 0, Gc = 0, kc = 0, D = 0;
+  int images = 0;
+  DynCount live;
+  int32_t* pos = nullptr;   // [images, Gc]
+  float* scores = nullptr;  // [images, Gc]
+  float* xk = nullptr;      // [images, kc + 2, D]
+};
+cudaError_t skip_tokens(const SkipArgs& a, cudaStream_t s);
+
+// The kept sequence back into the full one: xc[i][0] = xk[i][0], xc[i][1 + j] = xk[i][pos[i][j]] for
+// every kept j (dropped rows untouched).
+struct UnskipArgs {
+  const float* xk = nullptr;      // [images, kc + 2, D]
+  const int32_t* pos = nullptr;   // [images, Gc]
+  int Gc = 0, kc = 0, D = 0;
+  int images = 0;
+  DynCount live;
+  float* xc = nullptr;  // [images, 1 + Gc, D]
+};
+cudaError_t unskip_tokens(const UnskipArgs& a, cudaStream_t s);
 
 // Router + compaction (one block): per image i < *n: softmax of the coarse logits and the decision of
 // rt::decide_coarse (force: 0 router, 1 all exit, 2/3 all escalate); flags[i] = escalate; then an

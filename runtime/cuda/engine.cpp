@@ -306,7 +306,7 @@ bool CudaEngine::rows(const float* x, const k::RowMap& in, int n, k::DynCount li
 }
 
 bool CudaEngine::blocks(float* x, int images, int ntok, const int32_t* count, bool rank, cudaStream_t s,
-                        Error& err) const {
+                        Error& err, int l0, int l1, int probs_at) const {
   const ModelConfig& c = cfg_;
   const int D = c.D, M = images * ntok, hidden = c.hidden;
   const k::DynCount live{count, ntok};
@@ -317,7 +317,7 @@ bool CudaEngine::blocks(float* x, int images, int ntok, const int32_t* count, bo
   float* qkv = dbuf<float>(kQkv);
   void* hid = buffer(kHid);
   float* hid_scale = dbuf<float>(kHidScale);
-  for (int l = 0; l < c.L; ++l) {
+  for (int l = l0; l < (l1 < 0 ? c.L : l1); ++l) {
     const DevBlock& B = w_.blocks[l];
     if (!rows(x, dense, M, live, true, wt<float>(B.ln1_w), wt<float>(B.ln1_b), B.qkv.q8, act, act_scale, s, err)) return false;
     if (!linear(B.qkv, act, act_scale, D, M, live, false, k::GemmOut::F32, qkv, 3 * D, nullptr, s, err)) return false;
@@ -335,6 +335,7 @@ bool CudaEngine::blocks(float* x, int images, int ntok, const int32_t* count, bo
     if (rank && l >= c.L - c.R)
       at.cls_probs = dbuf<float>(kClsProbs) +
                      static_cast<size_t>(l - (c.L - c.R)) * plan_.batch * c.H * plan_.n_coarse;
+    if (l == probs_at) at.cls_probs = dbuf<float>(kSkipProbs);
     CK(k::attention(at, s));
     if (B.proj.q8 &&
         !rows(dbuf<float>(kAttn), dense, M, live, false, nullptr, nullptr, true, act, act_scale, s, err))
@@ -418,13 +419,46 @@ bool CudaEngine::coarse(int b, cudaStream_t s, Error& err) const {
   tk.x0 = dbuf<float>(kX0);
   tk.copy = dbuf<float>(kXc);
   CK(k::tokens_embed(tk, s));
-  if (!blocks(dbuf<float>(kXc), b, Nc, n, true, s, err)) return false;
-  if (!head(dbuf<float>(kXc), b, Nc, n, dbuf<float>(kLogitsC), s, err)) return false;
   k::RankArgs rk;
+  if (!c.skips_coarse()) {
+    if (!blocks(dbuf<float>(kXc), b, Nc, n, true, s, err)) return false;
+  } else {
+    // Token skipping: blocks 0 .. s-1 on every token, then the kept sequence (kept + fused), and the
+    // kept rows back into xc (dropped rows keep their skip-layer features for reuse).
+    const int sl = c.skip_layer, Nk = c.tokens_coarse_kept();
+    if (!blocks(dbuf<float>(kXc), b, Nc, n, false, s, err, 0, sl, sl - 1)) return false;
+    k::SkipArgs sk;
+    sk.cls_probs = dbuf<float>(kSkipProbs);
+    sk.xc = dbuf<float>(kXc);
+    sk.H = c.H;
+    sk.Gc = Gc;
+    sk.kc = c.keep_coarse;
+    sk.D = D;
+    sk.images = b;
+    sk.live = {n, 1};
+    sk.pos = dbuf<int32_t>(kPos);
+    sk.scores = dbuf<float>(kScores);
+    sk.xk = dbuf<float>(kXk);
+    CK(k::skip_tokens(sk, s));
+    if (!blocks(dbuf<float>(kXk), b, Nk, n, true, s, err, sl, c.L)) return false;
+    k::UnskipArgs us;
+    us.xk = dbuf<float>(kXk);
+    us.pos = dbuf<int32_t>(kPos);
+    us.Gc = Gc;
+    us.kc = c.keep_coarse;
+    us.D = D;
+    us.images = b;
+    us.live = {n, 1};
+    us.xc = dbuf<float>(kXc);
+    CK(k::unskip_tokens(us, s));
+    rk.pos = dbuf<int32_t>(kPos);
+    rk.layer_stride = static_cast<int64_t>(plan_.batch) * c.H * plan_.n_coarse;
+  }
+  if (!head(dbuf<float>(kXc), b, Nc, n, dbuf<float>(kLogitsC), s, err)) return false;
   rk.cls_probs = dbuf<float>(kClsProbs);
   rk.R = c.R;
   rk.H = c.H;
-  rk.N = Nc;
+  rk.N = c.tokens_coarse_kept();
   rk.Gc = Gc;
   rk.images = b;
   rk.layer_images = plan_.batch;
@@ -460,6 +494,8 @@ bool CudaEngine::fine(int b, cudaStream_t s, Error& err) const {
   sa.esc = esc;
   sa.Gc = Gc;
   sa.k = K;
+  sa.pos = c.skips_coarse() ? dbuf<int32_t>(kPos) : nullptr;
+  sa.carried = c.fine_carried(K);
   sa.slots = b;
   sa.live = {m, 1};
   sa.order = dbuf<int32_t>(kOrder);
@@ -539,6 +575,7 @@ bool CudaEngine::fine(int b, cudaStream_t s, Error& err) const {
   ft.order = dbuf<int32_t>(kOrder);
   ft.esc = esc;
   ft.K = K;
+  ft.carried = c.fine_carried(K);
   ft.Gc = Gc;
   ft.Wc = c.Wc;
   ft.D = D;
@@ -729,7 +766,7 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
   for (int i = 0; i < n; ++i) {
     triage_result& r = results[i];
     r = triage_result{};
-    r.tokens = static_cast<uint32_t>(cfg_.tokens_coarse());
+    r.tokens = static_cast<uint32_t>(cfg_.tokens_coarse_mean());
     r.coarse_us = coarse_us;
     const float* logits = lc + static_cast<size_t>(i) * ncls;
     float* p = probs_.data() + static_cast<size_t>(i) * ncls;

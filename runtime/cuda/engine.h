@@ -70,7 +70,10 @@ class CudaEngine {
               bool gelu, cuda::GemmOut out, void* y, int64_t ldy, float* y_scale, cudaStream_t s, Error& err) const;
   bool rows(const float* x, const cuda::RowMap& in, int n, cuda::DynCount live, bool norm, const float* g,
             const float* b, bool q8, void* y, float* y_scale, cudaStream_t s, Error& err) const;
-  bool blocks(float* x, int images, int ntok, const int32_t* count, bool rank, cudaStream_t s, Error& err) const;
+  // Blocks [l0, l1) over `images` sequences of ntok tokens; rank: the ranking layers write their CLS
+  // attention slots; probs_at: the block whose CLS attention goes to kSkipProbs (token skipping).
+  bool blocks(float* x, int images, int ntok, const int32_t* count, bool rank, cudaStream_t s, Error& err, int l0 = 0,
+              int l1 = -1, int probs_at = -1) const;
   bool head(const float* x, int images, int ntok, const int32_t* count, float* logits, cudaStream_t s, Error& err) const;
   bool coarse(int b, cudaStream_t s, Error& err) const;
   bool fine(int b, cudaStream_t s, Error& err) const;

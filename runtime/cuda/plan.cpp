@@ -25,6 +25,7 @@ const char* buf_name(int b) {
   static const char* const names[kBufCount] = {
       "desc",    "ctl",     "flags",     "logits_c", "logits_f",  "esc",        "logits_tmp", "pixels",
       "img_c",   "s1",      "gat",       "emb",      "x0",        "xc",         "cls_probs",  "scores",
+      "skip_probs", "pos",  "xk",
       "act",     "act_scale", "qkv",     "attn",     "hid",       "hid_scale",  "rowq",       "img_f",
       "r1",      "fgat",    "femb",      "ract",     "ract_scale", "rhid",      "rhid_scale", "u",
       "xf",      "order"};
@@ -40,9 +41,6 @@ bool check_model_support(const ModelConfig& c, Error& err) {
   if (c.hidden % 16 != 0)
     return err.set(TRIAGE_E_UNSUPPORTED, "CUDA backend: MLP hidden %d is not a multiple of 16", c.hidden);
   if (cf) {
-    if (c.skips_coarse() || c.keep_fine >= 0)
-      return err.set(TRIAGE_E_UNSUPPORTED, "CUDA backend: token skipping (arch.keep_coarse / arch.keep_fine) is not "
-                                           "implemented yet; run this model on the CPU engine");
     if (c.Dr % 16 != 0)
       return err.set(TRIAGE_E_UNSUPPORTED, "CUDA backend: reuse_hidden %d is not a multiple of 16", c.Dr);
     if ((c.p * c.p * c.c2) % 8 != 0)
@@ -104,6 +102,11 @@ bool plan_device(const ModelConfig& c, const PlanOptions& o, DevicePlan& out, Er
     set(kXc, {B, Nc, D, 4});
     set(kClsProbs, {R, B, H, Nc, 4});
     set(kScores, {B, Gc, 4});
+    if (c.skips_coarse()) {
+      set(kSkipProbs, {B, H, Nc, 4});
+      set(kPos, {B, Gc, 4});
+      set(kXk, {B, static_cast<size_t>(c.keep_coarse) + 2, D, 4});
+    }
   }
   set(kAct, {rows, D, 2});  // bf16 (2 bytes) or int8 activations
   set(kActScale, {rows, 4});

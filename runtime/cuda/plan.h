@@ -25,6 +25,8 @@ enum Buf : int {
   kPixels,     // [B * max_image_bytes] staged host pixels
   // coarse pass (cfvit)
   kImgC, kS1, kGat, kEmb, kX0, kXc, kClsProbs, kScores,
+  // token skipping of the coarse pass: the skip block's CLS attention, patch positions, kept sequence
+  kSkipProbs, kPos, kXk,
   // shared by every block loop (sized for the largest pass)
   kAct, kActScale, kQkv, kAttn, kHid, kHidScale, kRowq,
   // fine pass (cfvit) / the single vit pass

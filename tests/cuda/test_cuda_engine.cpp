@@ -197,6 +197,14 @@ TEST_F(CudaEngine, RandomModelsMatchCpuEngine) {
     compare_with_cpu(mixed_route_model(s, imgs), v, std::string(dtype) == "q8" ? kTolQ8 : kTolF32,
                      (std::string("cfvit-") + dtype).c_str());
   }
+  // Token skipping in both passes (kernels skip_tokens / unskip_tokens, ranking by position, carried /
+  // fused fine tokens).
+  for (const char* dtype : {"f32", "q8"}) {
+    RandomModelSpec s = spec32(dtype);
+    s.meta_i64 = {{"arch.keep_coarse", 6}, {"arch.skip_layer", 1}, {"arch.keep_fine", 2}};
+    compare_with_cpu(mixed_route_model(s, imgs), v, std::string(dtype) == "q8" ? kTolQ8 : kTolF32,
+                     (std::string("cfvit-skip-") + dtype).c_str());
+  }
   RandomModelSpec vt = spec32("q8");
   vt.arch = "vit";
   vt.Sf = 48;

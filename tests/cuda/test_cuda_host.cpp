@@ -153,6 +153,33 @@ TEST(CudaHostPlan, SizesFollowTheModelAndOptions) {
   EXPECT_EQ(pd.bytes[kPixels], 0u);
 }
 
+// Token skipping (docs/model-family.md): the skip block's CLS attention, the patch positions and the kept
+// sequence are planned; the fine pass's tokens follow keep_fine; without the keys none of them exist.
+TEST(CudaHostPlan, TokenSkippingBuffers) {
+  RandomModelSpec s = spec32();
+  s.meta_i64 = {{"arch.keep_coarse", 7}, {"arch.skip_layer", 1}, {"arch.keep_fine", 3}};
+  Parsed m(test::make_random_model(s));
+  ASSERT_TRUE(m.ok);
+  const ModelConfig& c = m.cfg;
+  Error err;
+  ASSERT_TRUE(check_model_support(c, err)) << err.message;
+  PlanOptions o;
+  o.max_batch = 4;
+  o.max_image_bytes = 1 << 12;
+  DevicePlan p;
+  ASSERT_TRUE(plan_device(c, o, p, err)) << err.message;
+  expect_layout_sane(p);
+  const size_t B = 4, D = c.D, Nc = 1 + c.Gc;
+  EXPECT_EQ(p.bytes[kSkipProbs], B * c.H * Nc * 4);
+  EXPECT_EQ(p.bytes[kPos], B * c.Gc * 4);
+  EXPECT_EQ(p.bytes[kXk], B * (7 + 2) * D * 4);
+  EXPECT_EQ(p.n_fine, 1 + 4 * c.K + 3 + 1);
+  Parsed plain(test::make_random_model(spec32()));
+  DevicePlan pp;
+  ASSERT_TRUE(plan_device(plain.cfg, o, pp, err));
+  EXPECT_EQ(pp.bytes[kSkipProbs] + pp.bytes[kPos] + pp.bytes[kXk], 0u);
+}
+
 TEST(CudaHostPlan, VitPlanUsesTheSinglePassBuffers) {
   RandomModelSpec s = spec32();
   s.arch = "vit";

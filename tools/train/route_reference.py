@@ -100,7 +100,7 @@ def reference(d: str, out_dir: str) -> None:
         meta = json.loads(f.read(n)).get("__metadata__", {})
     paths = json.loads(meta["paths"])
     co = m.coarse(g["input_coarse"])
-    sel, _ = m.select(co.scores, m.K)
+    sel = m.split(co, m.K)[0]
     fine = m.fine(g["input_full"], co, m.K)
     # The model must still be the one the goldens were made from.
     assert torch.allclose(co.logits, g["coarse_logits"], atol=1e-4), "goldens are stale: re-run export_goldens.py"
