@@ -7,7 +7,8 @@ every setting alike.
   python3 tools/train/skip_table.py models/adc-pcb tools/train/runs/calib/adc-pcb/val.csv \
       --setting none --setting kc=8,s=3 --setting kf=5 --setting kc=8,s=3,kf=5 [--threads 1] [--limit 0]
 
-A setting: `none`, or comma-separated kc=keep_coarse, s=skip_layer, kf=keep_fine. Accuracy: the top
+A setting: `none`, or comma-separated kc=keep_coarse, s=skip_layer, kf=keep_fine; `DIR@SETTING` takes the
+checkpoint from DIR instead of the model directory (e.g. one fine-tuned with that skipping). Accuracy: the top
 probability's class against the label, per forced pass (coarse; fine with K = arch.topk; fine-all).
 Times: median engine microseconds per image of each pass (coarse_us of the forced coarse run, fine_us of
 the forced fine run). Tokens: the engine's per-block mean (triage_result.tokens).
@@ -70,11 +71,11 @@ def main():
     if args.limit:
         rows = rows[:args.limit]
     tmp = tempfile.mkdtemp(prefix="skip_table_")
-    settings = [(s, parse_setting(s)) for s in args.setting]
+    settings = [(s, parse_setting(s.rpartition("@")[2])) for s in args.setting]
     models = {}
-    for name, keys in settings:
-        path = os.path.join(tmp, name.replace(",", "_").replace("=", "") + ".trw")
-        convert(args.model_dir, keys, path, args.cli)
+    for i, (name, keys) in enumerate(settings):
+        path = os.path.join(tmp, f"{i}.trw")
+        convert(name.rpartition("@")[0] or args.model_dir, keys, path, args.cli)
         models[name] = {f: triage.Model(path, threads=args.threads, force=f, allow_uncalibrated=True)
                         for f in ("coarse", "fine", "fine-all")}
     names = models[settings[0][0]]["coarse"].class_names
