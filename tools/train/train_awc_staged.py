@@ -115,6 +115,9 @@ def main():
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--depth", type=int, default=6)
     ap.add_argument("--init", default=None, help="student: start from a checkpoint dir (model.safetensors)")
+    ap.add_argument("--skip", default=None, metavar="KC,S,KF",
+                    help="student: token skipping (docs/model-family.md): keep_coarse,skip_layer,keep_fine; "
+                         "an empty field leaves that key out (e.g. ',,14' for keep_fine alone)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--stop-after", type=int, default=0, help="stop after N epochs of this invocation "
                     "(state saved; a later --resume continues): simulates an interruption")
@@ -150,6 +153,9 @@ def main():
         log(f"teacher ensemble ({args.teacher}) on val: acc {tm['accuracy']:.4f} escapes {tm['escapes']}/"
             f"{tm['n_defect']} over-rejects {tm['over_rejects']}/{tm['n_good']}")
         arch = student_arch(S, args.patch, args.topk, args.dim, args.depth)
+        if args.skip:
+            kc, sl, kf = (args.skip.split(",") + ["", "", ""])[:3]
+            arch.update({k: int(v) for k, v in (("keep_coarse", kc), ("skip_layer", sl), ("keep_fine", kf)) if v})
         model = CFViT(arch, num_classes=len(W.LABELS))
         if args.init:
             from safetensors.torch import load_file
