@@ -69,6 +69,9 @@ class FinePass(nn.Module):
 def export(d: str, out: str, batch: int = 1, check: bool = False):
     m, cfg = load_model(d)
     name = cfg["model_name"]
+    # The peers' graphs have no token skipping (docs/model-family.md "Token skipping"): refuse a model
+    # with it rather than export a different model under its name.
+    assert m.keep_coarse is None and m.keep_fine is None, f"{d}: token skipping is not exported to ONNX"
     os.makedirs(out, exist_ok=True)
     a = cfg["arch"]
     xc = torch.randn(batch, a["in_chans"], a["img_coarse"], a["img_coarse"])
