@@ -254,14 +254,12 @@ Oracle::Coarse Oracle::coarse(const std::vector<float>& img_coarse) const {
         wsum += row[ord[r]];
       }
       std::vector<double> fused(D, 0.0);
-      int nd = 0;
       for (int j = 0; j < Gc; ++j) {
         co.scores[j] = co.dropped[j] ? row[j] : 0.0f;  // kept patches: the ranking layers' sum
         for (int d = 0; d < D; ++d) co.xL[static_cast<size_t>(1 + j) * D + d] = x[static_cast<size_t>(1 + j) * D + d];
         if (!co.dropped[j]) continue;
-        ++nd;
-        const double wj = wsum > 0 ? row[j] / wsum : 0.0;
-        for (int d = 0; d < D; ++d) fused[d] += (wsum > 0 ? wj : 1.0) * x[static_cast<size_t>(1 + j) * D + d];
+        const double wj = wsum > 0 ? row[j] / wsum : 1.0 / (Gc - c.keep_coarse);  // plain mean if no weight
+        for (int d = 0; d < D; ++d) fused[d] += wj * x[static_cast<size_t>(1 + j) * D + d];
       }
       std::vector<float> y(static_cast<size_t>(c.keep_coarse + 2) * D);
       std::copy(x.begin(), x.begin() + D, y.begin());
@@ -272,7 +270,7 @@ Oracle::Coarse Oracle::coarse(const std::vector<float>& img_coarse) const {
                     y.begin() + static_cast<size_t>(t) * D);
           pos[j] = t++;
         }
-      for (int d = 0; d < D; ++d) y[static_cast<size_t>(t) * D + d] = static_cast<float>(wsum > 0 ? fused[d] : fused[d] / nd);
+      for (int d = 0; d < D; ++d) y[static_cast<size_t>(t) * D + d] = static_cast<float>(fused[d]);
       x = std::move(y);
       n = c.keep_coarse + 2;
     }

@@ -214,6 +214,22 @@ TEST(Convert, CfvitF32IsExact) {
   EXPECT_TRUE(std::isinf(c.report.min_snr_db));
 }
 
+// Opens a converted file with default options and reads its info (failures reported; null if the open
+// failed).
+triage_model* open_with_info(const test::Converted& c, triage_model_info& info) {
+  const auto bytes = c.buf.span();
+  triage_options o;
+  triage_options_init(&o);
+  triage_model* model = nullptr;
+  EXPECT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &model), TRIAGE_OK) << triage_open_error();
+  info = triage_model_info{};
+  info.struct_size = sizeof info;
+  if (model) {
+    EXPECT_EQ(triage_get_info(model, &info), TRIAGE_OK);
+  }
+  return model;
+}
+
 // Token skipping keys (docs/model-family.md "Token skipping") go into the file and the engine opens it
 // with them (tiny cfvit: Gc 4, K 2, depth 2, 1 ranking layer); a file converted without them has none.
 TEST(Convert, TokenSkippingKeysAreWrittenAndOpen) {
@@ -232,14 +248,9 @@ TEST(Convert, TokenSkippingKeysAreWrittenAndOpen) {
   EXPECT_EQ(meta_i64(c.file, "arch.keep_coarse"), 3);
   EXPECT_EQ(meta_i64(c.file, "arch.skip_layer"), 1);
   EXPECT_EQ(meta_i64(c.file, "arch.keep_fine"), 1);
-  const auto bytes = c.buf.span();
-  triage_options o;
-  triage_options_init(&o);
-  triage_model* model = nullptr;
-  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &model), TRIAGE_OK) << triage_open_error();
   triage_model_info info{};
-  info.struct_size = sizeof info;
-  ASSERT_EQ(triage_get_info(model, &info), TRIAGE_OK);
+  triage_model* model = open_with_info(c, info);
+  ASSERT_NE(model, nullptr);
   EXPECT_EQ(info.tokens_coarse, (1u * 5 + 1u * 5 + 1) / 2);  // (s (1 + Gc) + (L - s)(kc + 2) + L/2) / L
   EXPECT_EQ(info.tokens_fine, 1u + 4 * 2 + 1 + 1);             // 1 + 4K + keep_fine + fused
   triage_close(model);
@@ -255,14 +266,9 @@ TEST(Convert, NoGoodClassModelOpensAndRoutesOnConfidenceOnly) {
   Error err;
   ASSERT_TRUE(test::convert_model(dir, m, trw::DType::Q8, c, err)) << err.message;
   EXPECT_EQ(meta_str(c.file, "good_label"), "");
-  const auto bytes = c.buf.span();
-  triage_options o;
-  triage_options_init(&o);
-  triage_model* model = nullptr;
-  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &model), TRIAGE_OK) << triage_open_error();
   triage_model_info info{};
-  info.struct_size = sizeof info;
-  ASSERT_EQ(triage_get_info(model, &info), TRIAGE_OK);
+  triage_model* model = open_with_info(c, info);
+  ASSERT_NE(model, nullptr);
   EXPECT_EQ(info.good_class, -1);
   std::vector<uint8_t> px(40 * 36);
   uint32_t state = 12345;

@@ -788,76 +788,50 @@ TEST_F(CudaKernels, RankAndTopkSelectMatchCpu) {
     ASSERT_TRUE(std::memcmp(&scores[i], &ref[i], 4) == 0 || (std::isnan(scores[i]) && std::isnan(ref[i]))) << i;
 
   const std::vector<int32_t> esc = {3, 1, 0};
-  for (int k : {0, 1, 12, 49}) {
-    DevBuf<int32_t> desc(esc.size()), dorder(size_t(slots) * Gc);
+  // Selection of the escalated slots against the oracle's rank order (the engine's rule: NaN ranks
+  // lowest, as -inf; ties to the smaller index). pos (token skipping, may be empty): dropped patches
+  // (pos 0) rank after kept ones; carried (-1: all) splits the unselected into the first `carried` in
+  // rank order, then the rest, each ascending.
+  auto check_select = [&](const std::vector<int32_t>& pos, int k, int carried) {
+    DevBuf<int32_t> desc(esc.size()), dorder(size_t(slots) * Gc), dpos(pos.empty() ? 1 : pos.size());
     CUDA_OK(desc.up(esc));
     CUDA_OK(dorder.poison());
+    if (!pos.empty()) CUDA_OK(dpos.up(pos));
     SelectArgs sa;
     sa.scores = ds.p;
     sa.esc = desc.p;
+    sa.pos = pos.empty() ? nullptr : dpos.p;
     sa.Gc = Gc;
     sa.k = k;
+    sa.carried = carried;
     sa.slots = slots;
     sa.order = dorder.p;
     LAUNCH_OK(topk_select(sa, nullptr));
     std::vector<int32_t> got;
     CUDA_OK(dorder.down(got));
     for (int e = 0; e < slots; ++e) {
-      std::vector<int> sel, keep;
-      // The engine's rule: NaN ranks lowest (as -inf), ties to the smaller index (the stable sort).
       std::vector<float> r(ref.begin() + size_t(esc[e]) * Gc, ref.begin() + size_t(esc[e] + 1) * Gc);
       for (float& x : r) x = std::isnan(x) ? -INFINITY : x;
-      rt::Oracle::select(r, {}, k, sel, keep);
-      std::sort(keep.begin(), keep.end());  // the CUDA kernel's kept patches: ascending
+      std::vector<int> dropped;
+      for (int j = 0; !pos.empty() && j < Gc; ++j) dropped.push_back(pos[size_t(esc[e]) * Gc + j] == 0);
+      std::vector<int> sel, rest;
+      rt::Oracle::select(r, dropped, k, sel, rest);  // rest in rank order
+      const int c = carried < 0 ? Gc - k : std::min(carried, Gc - k);
+      std::vector<int> car(rest.begin(), rest.begin() + c), fused(rest.begin() + c, rest.end());
+      std::sort(car.begin(), car.end());
+      std::sort(fused.begin(), fused.end());
       std::vector<int32_t> want(sel.begin(), sel.end());
-      want.insert(want.end(), keep.begin(), keep.end());
+      want.insert(want.end(), car.begin(), car.end());
+      want.insert(want.end(), fused.begin(), fused.end());
       EXPECT_EQ(std::vector<int32_t>(got.begin() + size_t(e) * Gc, got.begin() + size_t(e + 1) * Gc), want)
-          << "k " << k << " slot " << e;
+          << "k " << k << " carried " << carried << (pos.empty() ? "" : " (skipping)") << " slot " << e;
     }
-  }
-
-  // Token skipping: dropped patches (pos 0) rank after kept ones; the unselected split into the first
-  // `carried` in rank order, then the rest (each ascending), as the CPU engine's select.
+  };
+  for (int k : {0, 1, 12, 49}) check_select({}, k, -1);
   std::vector<int32_t> pos(size_t(images) * Gc);
   for (size_t i = 0; i < pos.size(); ++i) pos[i] = (i * 7919u) % 3 == 0 ? 0 : 1;
-  DevBuf<int32_t> dpos(pos.size());
-  CUDA_OK(dpos.up(pos));
-  for (int k : {0, 5, 12}) {
-    for (int carried : {0, 3, 20}) {
-      DevBuf<int32_t> desc(esc.size()), dorder(size_t(slots) * Gc);
-      CUDA_OK(desc.up(esc));
-      CUDA_OK(dorder.poison());
-      SelectArgs sa;
-      sa.scores = ds.p;
-      sa.esc = desc.p;
-      sa.pos = dpos.p;
-      sa.Gc = Gc;
-      sa.k = k;
-      sa.carried = carried;
-      sa.slots = slots;
-      sa.order = dorder.p;
-      LAUNCH_OK(topk_select(sa, nullptr));
-      std::vector<int32_t> got;
-      CUDA_OK(dorder.down(got));
-      for (int e = 0; e < slots; ++e) {
-        std::vector<float> r(ref.begin() + size_t(esc[e]) * Gc, ref.begin() + size_t(esc[e] + 1) * Gc);
-        for (float& x : r) x = std::isnan(x) ? -INFINITY : x;
-        std::vector<int> dropped(Gc);
-        for (int j = 0; j < Gc; ++j) dropped[j] = pos[size_t(esc[e]) * Gc + j] == 0;
-        std::vector<int> sel, rest;
-        rt::Oracle::select(r, dropped, k, sel, rest);  // rest in rank order
-        const int c = std::min(carried, Gc - k);
-        std::vector<int> car(rest.begin(), rest.begin() + c), fused(rest.begin() + c, rest.end());
-        std::sort(car.begin(), car.end());
-        std::sort(fused.begin(), fused.end());
-        std::vector<int32_t> want(sel.begin(), sel.end());
-        want.insert(want.end(), car.begin(), car.end());
-        want.insert(want.end(), fused.begin(), fused.end());
-        EXPECT_EQ(std::vector<int32_t>(got.begin() + size_t(e) * Gc, got.begin() + size_t(e + 1) * Gc), want)
-            << "skipping: k " << k << " carried " << carried << " slot " << e;
-      }
-    }
-  }
+  for (int k : {0, 5, 12})
+    for (int carried : {0, 3, 20}) check_select(pos, k, carried);
 }
 
 TEST_F(CudaKernels, RouterCompactMatchesHostRules) {

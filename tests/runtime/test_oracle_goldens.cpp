@@ -21,16 +21,23 @@ std::vector<float> row(const StTensor& t, int64_t b) {
   return {t.f.begin() + b * per, t.f.begin() + (b + 1) * per};
 }
 
-class OracleGoldens : public ::testing::TestWithParam<std::string> {};
+// Each test: the shipped model's f32 file and its goldens.
+class OracleGoldens : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    sm = shipped(GetParam());
+    if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet (training has not shipped it)";
+    bytes = sm.read_trw("f32");
+    ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("f32") << " (the runtime_convert fixture makes it)";
+    std::string err;
+    ASSERT_TRUE(g.read(sm.dir + "/goldens.safetensors", err)) << err;
+  }
+  ShippedModel sm;
+  std::vector<uint8_t> bytes;
+  Safetensors g;
+};
 
 TEST_P(OracleGoldens, MatchesPyTorch) {
-  const ShippedModel sm = shipped(GetParam());
-  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet (training has not shipped it)";
-  const std::vector<uint8_t> bytes = sm.read_trw("f32");
-  ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("f32") << " (the runtime_convert fixture makes it)";
-  Safetensors g;
-  std::string err;
-  ASSERT_TRUE(g.read(sm.dir + "/goldens.safetensors", err)) << err;
   OracleRunner run(bytes);
   const rt::Oracle& o = run.oracle();
   const rt::ModelConfig& c = run.config();
@@ -49,6 +56,7 @@ TEST_P(OracleGoldens, MatchesPyTorch) {
                           "rank_scores", "fine_logits", "fine_all_logits", "fine_from_golden_inputs"};
   for (size_t b = 0; b < paths.size(); ++b) {
     cli::Image img;
+    std::string err;
     ASSERT_TRUE(cli::read_image(paths[b], img, err)) << paths[b] << ": " << err;
     const triage_image v = img.view();
     const std::vector<float> full = o.preprocess(v, c.Sf), coarse = o.preprocess(v, c.Sc);
@@ -77,13 +85,6 @@ TEST_P(OracleGoldens, MatchesPyTorch) {
 // The same with token skipping (the keys in the goldens' "skip" metadata): coarse logits, ranking
 // scores, dropped patches, selected patches, fine logits (K and all tokens), same tolerance.
 TEST_P(OracleGoldens, MatchesPyTorchWithTokenSkipping) {
-  const ShippedModel sm = shipped(GetParam());
-  if (!sm.present()) GTEST_SKIP() << "models/" << sm.name << " does not exist yet (training has not shipped it)";
-  const std::vector<uint8_t> bytes = sm.read_trw("f32");
-  ASSERT_FALSE(bytes.empty()) << "missing " << sm.trw("f32") << " (the runtime_convert fixture makes it)";
-  Safetensors g;
-  std::string err;
-  ASSERT_TRUE(g.read(sm.dir + "/goldens.safetensors", err)) << err;
   ASSERT_TRUE(g.metadata.count("skip")) << "goldens have no skip set (tools/train/export_goldens.py writes it)";
   const nlohmann::json skip = nlohmann::json::parse(g.metadata.at("skip"));
   OracleRunner run(bytes);
