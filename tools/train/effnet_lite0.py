@@ -74,14 +74,23 @@ class EfficientNetLite0(nn.Module):
         missing, unexpected = self.load_state_dict(sd, strict=False)
         assert not unexpected and set(missing) == {"_fc.weight", "_fc.bias"}, (missing, unexpected)
 
-    def forward(self, x01):
-        """x01: [B, C, H, W] in [0, 1]."""
+    # the last block at stride 16 (the 112-channel stage's last): its output is the stride-16 feature map
+    STRIDE16_BLOCK = sum(r for _, _, _, _, r in STAGES[:5]) - 1
+
+    def forward(self, x01, features: bool = False):
+        """x01: [B, C, H, W] in [0, 1]. features: also return the stride-16 map (the last 112-channel
+        block's output, [B, 112, H/16, W/16]) and the stride-32 map after the head conv ([B, 1280, H/32,
+        W/32]), for feature distillation."""
         x = (x01 - self.mean) / self.std
         w = self._conv_stem.weight
         if self.in_chans == 1:
             w = w.sum(1, keepdim=True)
         x = F.relu6(self._bn0(F.conv2d(x, w, None, 2, 1)))
-        for b in self._blocks:
+        f16 = None
+        for i, b in enumerate(self._blocks):
             x = b(x)
+            if i == self.STRIDE16_BLOCK:
+                f16 = x
         x = F.relu6(self._bn1(self._conv_head(x)))
-        return self._fc(self.drop(x.mean((2, 3))))
+        logits = self._fc(self.drop(x.mean((2, 3))))
+        return (logits, f16, x) if features else logits

@@ -367,23 +367,30 @@ class CFViT(nn.Module):
             parts.append((co.x0[:, 1:][bidx, fused] + u[bidx, fused]).mean(1, keepdim=True))
         return torch.cat(parts, 1)
 
-    def fine_from_map(self, fine_map, co: CoarseOut, sel, keep, fused=None):
+    def fine_from_map(self, fine_map, co: CoarseOut, sel, keep, fused=None, tokens: bool = False):
+        """Fine logits; tokens: also the final tokens [B, T, D] (cls, 4 per selected region, carried, fused)."""
         x = self.fine_tokens(fine_map, co, sel, keep, fused)
         x, _, _ = self.run_blocks(x, False)
-        return self.head(self.norm(x[:, 0]))
+        logits = self.head(self.norm(x[:, 0]))
+        return (logits, x) if tokens else logits
 
     def fine(self, img_full: torch.Tensor, co: CoarseOut, K: Optional[int] = None) -> torch.Tensor:
         K = self.K if K is None else K
         sel, keep, fused = self.split(co, K)
-        B = img_full.shape[0]
-        reg = self.regions(img_full)[torch.arange(B)[:, None], sel]   # [B, K, C, 2P, 2P]
-        reg = reg.reshape(B * K, *reg.shape[2:])
-        fm = self.stem_fn(reg).reshape(B, K, self.D, 2, 2)
-        return self.fine_from_map(fm, co, sel, keep, fused)
+        return self.fine_from_map(self.stem_selected(img_full, sel), co, sel, keep, fused)
 
-    def forward(self, img_full, img_coarse, K: Optional[int] = None):
+    def stem_selected(self, img_full: torch.Tensor, sel: torch.Tensor) -> torch.Tensor:
+        """[B, K, D, 2, 2]: the stem output of the selected regions, in sel order."""
+        B, K = sel.shape
+        reg = self.regions(img_full)[torch.arange(B)[:, None], sel]   # [B, K, C, 2P, 2P]
+        return self.stem_fn(reg.reshape(B * K, *reg.shape[2:])).reshape(B, K, self.D, 2, 2)
+
+    def forward(self, img_full, img_coarse, K: Optional[int] = None, tokens: bool = False):
         """Routed forward for training: returns (coarse_logits, fine_logits). In training mode the
-        stem runs on the coarse image and on every region with shared BN statistics."""
+        stem runs on the coarse image and on every region with shared BN statistics. tokens: also a dict
+        of final tokens for feature distillation: z [B, Gc, D] (the coarse pass's patch tokens), fine
+        [B, T, D] (the fine pass's tokens after cls: 4 per selected region f00 f01 f10 f11 in sel order,
+        then the carried ones in keep order, then the fused one if any), sel, keep."""
         K = self.K if K is None else K
         B = img_full.shape[0]
         if self.training and not self.bn_frozen:
@@ -393,11 +400,17 @@ class CFViT(nn.Module):
             co.scores = co.scores.detach()
             sel, keep, fused = self.split(co, K)
             reg_map = reg_map.reshape(B, self.Gc, self.D, 2, 2)[torch.arange(B)[:, None], sel]
-            return co.logits, self.fine_from_map(reg_map, co, sel, keep, fused)
-        co = self.coarse(img_coarse)
-        if self.training:
-            co.scores = co.scores.detach()
-        return co.logits, self.fine(img_full, co, K)
+        else:
+            co = self.coarse(img_coarse)
+            if self.training:
+                co.scores = co.scores.detach()
+            sel, keep, fused = self.split(co, K)
+            reg_map = self.stem_selected(img_full, sel)
+        out = self.fine_from_map(reg_map, co, sel, keep, fused, tokens=tokens)
+        if not tokens:
+            return co.logits, out
+        logits, x = out
+        return co.logits, logits, {"z": co.z, "fine": x[:, 1:], "sel": sel, "keep": keep}
 
 
 def build_from_config(config: dict) -> CFViT:

@@ -71,6 +71,18 @@ def check(cfg, ncls, B=3):
               "cls_token", "pos_coarse", "pos_fine", "blocks.0.attn.qkv.weight", "blocks.0.mlp.fc2.bias",
               "norm.weight", "head.weight", "reuse.norm.weight", "reuse.fc1.weight", "reuse.fc2.bias"]:
         assert n in names, n
+    # forward(tokens=True): the same logits, and the token layout feature distillation relies on
+    with torch.no_grad():
+        c0, f0 = m(xf, xc)
+        c1, f1, tok = m(xf, xc, tokens=True)
+        assert torch.equal(c0, c1) and torch.equal(f0, f1)
+        assert torch.equal(tok["z"], co.z)
+        sel, keep = CFViT.select(co.scores, m.K)
+        assert torch.equal(tok["sel"], sel) and torch.equal(tok["keep"], keep)
+        assert tok["fine"].shape == (B, 4 * m.K + m.Gc - m.K, m.D)
+        # the fine tokens are the fine pass's last-block output for the selected regions' stem maps
+        _, x = m.fine_from_map(m.stem_selected(xf, sel), co, sel, keep, tokens=True)
+        assert torch.equal(x[:, 1:], tok["fine"])
     # training step works (BN joint)
     m.train()
     c, f = m(xf, xc)

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +71,42 @@ def teacher_probs(t, x01, bs=128):
                       for i in range(0, len(x01), bs)])
 
 
+@torch.no_grad()
+def teacher_probs_maps(t, x01):
+    """(probabilities, stride-16 map, stride-32 map) of one batch; maps normalised per cell over channels."""
+    logits, f16, f32 = t(x01.float().contiguous(memory_format=torch.channels_last), features=True)
+    cell_norm = lambda f: F.layer_norm(f.permute(0, 2, 3, 1).float(), (f.shape[1],))  # [B, H, W, C]
+    return F.softmax(logits, -1), cell_norm(f16), cell_norm(f32)
+
+
+class FeatureHeads(nn.Module):
+    """Training-only projections of the student's tokens onto the teacher's feature maps (feature
+    distillation); never exported."""
+
+    def __init__(self, dim, c16, c32):
+        super().__init__()
+        self.to16 = nn.Linear(dim, c16)
+        self.to32 = nn.Linear(dim, c32)
+
+    def loss(self, model, tok, m16, m32):
+        """tok: forward(tokens=True)'s dict; m16 [B, 2Wc, 2Wc, c16], m32 [B, Wc, Wc, c32] normalised."""
+        B, Wc, K = m32.shape[0], model.Wc, tok["sel"].shape[1]
+        assert m32.shape[1] == Wc and m16.shape[1] == 2 * Wc, "teacher maps must align with the patch grids"
+        t32 = m32.reshape(B, Wc * Wc, -1)
+        bidx = torch.arange(B)[:, None]
+        loss = F.mse_loss(self.to32(model.norm(tok["z"])), t32)
+        sel, keep = tok["sel"], tok["keep"]
+        cy, cx = sel // Wc, sel % Wc
+        ab = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]])
+        fy, fx = 2 * cy[:, :, None] + ab[:, 0], 2 * cx[:, :, None] + ab[:, 1]      # [B, K, 4]
+        t16 = m16[bidx[:, :, None], fy, fx].reshape(B, 4 * K, -1)
+        fine = model.norm(tok["fine"])
+        loss = loss + F.mse_loss(self.to16(fine[:, :4 * K]), t16)
+        if keep.shape[1] > 0:
+            loss = loss + F.mse_loss(self.to32(fine[:, 4 * K:4 * K + keep.shape[1]]), t32[bidx, keep])
+        return loss
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("stage", choices=["teacher", "student"])
@@ -104,6 +141,12 @@ def main():
     ap.add_argument("--arch", action="append", default=[], metavar="KEY=VALUE",
                     help="student: change one architecture key of the dataset's cfvit (e.g. dim=192, "
                          "stem_channels=24,48, or the token-skipping keys keep_coarse / skip_layer / keep_fine); repeatable; a resumed run must be given the same changes")
+    ap.add_argument("--feat-kd", type=float, default=0.0, metavar="W",
+                    help="student: feature distillation weight. Besides the teacher's probabilities the student "
+                         "learns the teacher's feature maps (FitNets-style, through linear projections used "
+                         "only in training): its coarse patch tokens and the fine pass's carried tokens the "
+                         "stride-32 map (one cell per coarse patch), its fine tokens the stride-16 map (one "
+                         "cell per fine patch); targets normalised per cell over channels, mean squared error")
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
     global DS
@@ -169,7 +212,14 @@ def main():
         ema = copy.deepcopy(model)
         for p_ in ema.parameters():
             p_.requires_grad_(False)
-    opt = torch.optim.AdamW(param_groups(model, args.wd), lr=lr, betas=(0.9, 0.999))
+    heads = None
+    if args.feat_kd > 0:
+        assert args.stage == "student" and teacher is not None, "--feat-kd needs a student with a teacher"
+        assert ARCH.get("keep_coarse") is None and ARCH.get("keep_fine") is None, "--feat-kd: no token skipping"
+        torch.manual_seed(args.seed + 7)
+        heads = FeatureHeads(ARCH["dim"], 112, 1280)
+    opt = torch.optim.AdamW(param_groups(model, args.wd) + (param_groups(heads, args.wd) if heads else []),
+                            lr=lr, betas=(0.9, 0.999))
     steps_per_epoch = (n_train + args.bs - 1) // args.bs
     total = steps_per_epoch * args.epochs
     ep0, i0, step, hist, spent = 0, 0, 0, [], 0.0
@@ -178,6 +228,9 @@ def main():
         assert st["args"]["stage"] == args.stage, "state is of another stage"
         assert st["args"].get("arch", []) == args.arch, "state was trained with other --arch changes"
         model.load_state_dict(st["model"]); opt.load_state_dict(st["opt"])
+        assert (heads is None) == ("feat_heads" not in st), "resume with the --feat-kd the run was started with"
+        if heads is not None:
+            heads.load_state_dict(st["feat_heads"])
         if st.get("bn_frozen") is not None:
             model.bn_frozen = st["bn_frozen"]
         if ema is not None:
@@ -191,7 +244,8 @@ def main():
         save_state(state_path, model=model.state_dict(), opt=opt.state_dict(), epoch=ep, batch=i, step=step,
                    hist=hist, seconds=spent, args=vars(args), torch_rng=torch.get_rng_state(),
                    bn_frozen=getattr(model, "bn_frozen", None),
-                   **({"ema": ema.state_dict()} if ema is not None else {}))
+                   **({"ema": ema.state_dict()} if ema is not None else {}),
+                   **({"feat_heads": heads.state_dict()} if heads is not None else {}))
 
     def val_eval():
         model.eval()
@@ -229,12 +283,18 @@ def main():
                     xf = torch.cat([lam * xf[:nm] + (1 - lam) * xf[partner], xf[nm:]])
                     xc = torch.cat([lam * xc[:nm] + (1 - lam) * xc[partner], xc[nm:]])
                     y = torch.cat([torch.full((nm,), -1, dtype=y.dtype), y[nm:]])
-                soft = teacher_probs(teacher, xf) if teacher is not None else None
-                c, f = model(norm(xf), norm(xc))
-                loss = cf_loss(c, f, y, soft=soft, label_smoothing=args.label_smoothing)
+                if heads is not None:
+                    soft, m16, m32 = teacher_probs_maps(teacher, xf)
+                    c, f, tok = model(norm(xf), norm(xc), tokens=True)
+                    loss = (cf_loss(c, f, y, soft=soft, label_smoothing=args.label_smoothing)
+                            + args.feat_kd * heads.loss(model, tok, m16, m32))
+                else:
+                    soft = teacher_probs(teacher, xf) if teacher is not None else None
+                    c, f = model(norm(xf), norm(xc))
+                    loss = cf_loss(c, f, y, soft=soft, label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(list(model.parameters()) + (list(heads.parameters()) if heads else []), 1.0)
             opt.step()
             if ema is not None:
                 with torch.no_grad():
