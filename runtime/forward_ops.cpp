@@ -49,9 +49,28 @@ void run_quantize(const Exec& ex, const float* x, int64_t ldx, int rows, int dim
   ex.pool->run(rows, task);
 }
 
+// Query blocks per head. A kernel call transposes K of its head once, so every extra block of a head
+// repeats that work: one block at one thread; with T threads the fewest blocks (up to 4) that give
+// every thread the same number of (image, head, block) tasks, which the pool hands out in T equal
+// contiguous ranges; else blocks of about 32 queries. A query's result does not depend on its block
+// (kernels.h: the kernels' ops depend only on n), so the bits are the same at every thread count.
+int attention_query_blocks(int images, int heads, int threads, int n) {
+  if (threads <= 1) return 1;
+  for (int qs = 1; qs <= 4 && 4 * qs <= n; ++qs)
+    if ((static_cast<int64_t>(images) * heads * qs) % threads == 0) return qs;
+  return (n + 31) / 32;
+}
+
+// First query of block j of qs: n j / qs rounded to the nearest multiple of 4 (the kernels work in
+// groups of 4 queries); block qs starts at n.
+int query_block_start(int n, int qs, int j) {
+  if (j >= qs) return n;
+  const int q = (static_cast<int>(static_cast<int64_t>(n) * j / qs) + 2) / 4 * 4;
+  return q < n ? q : n;
+}
+
 void run_attention(const Exec& ex, const float* qkv, int images, int n, int D, int H, float* out, float* cls_probs) {
-  constexpr int kQueryBlock = 32;
-  const int qblocks = (n + kQueryBlock - 1) / kQueryBlock, per_image = H * qblocks;
+  const int qblocks = attention_query_blocks(images, H, ex.pool->threads(), n), per_image = H * qblocks;
   // hd^-0.5 computed in double and rounded once, as the reference multiplies by a Python float.
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D / H)));
   auto task = [&](int b, int e, int t) {
@@ -67,8 +86,8 @@ void run_attention(const Exec& ex, const float* qkv, int images, int n, int D, i
       a.out = out + static_cast<int64_t>(img) * n * D;
       a.ld_out = D;
       a.cls_probs = cls_probs ? cls_probs + (static_cast<int64_t>(img) * H + h) * n : nullptr;
-      const int q0 = qb * kQueryBlock, q1 = q0 + kQueryBlock < n ? q0 + kQueryBlock : n;
-      k::attention_f32(ex.isa, a, h, q0, q1, ex.thread_scratch(t));
+      const int q0 = query_block_start(n, qblocks, qb), q1 = query_block_start(n, qblocks, qb + 1);
+      if (q1 > q0) k::attention_f32(ex.isa, a, h, q0, q1, ex.thread_scratch(t));
     }
   };
   ex.pool->run(images * per_image, task);

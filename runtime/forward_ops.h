@@ -44,5 +44,8 @@ void run_quantize(const Exec& ex, const float* x, int64_t ldx, int rows, int dim
 // Multi-head attention for `images` stacked images of n tokens each: qkv [images*n, 3D] -> out
 // [images*n, D]. cls_probs (optional): [images, H, n] per-head CLS probabilities.
 void run_attention(const Exec& ex, const float* qkv, int images, int n, int D, int H, float* out, float* cls_probs);
+// run_attention's split of each head's n queries into blocks (forward_ops.cpp), exposed for its test.
+int attention_query_blocks(int images, int heads, int threads, int n);
+int query_block_start(int n, int qs, int j);
 
 }  // namespace triage::rt

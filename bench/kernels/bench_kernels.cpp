@@ -136,20 +136,34 @@ void bench_gemm_f32(benchmark::State& st, k::Isa isa, GemmShape s) {
   std::free(pk);
 }
 
-void bench_gemm_q8(benchmark::State& st, k::Isa isa, GemmShape s) {
+// The epilogue a GEMM call runs: f32 out with bias (as every plain benchmark), + GELU, + GELU and
+// per-token int8 requantisation of the output (the MLP's fc1 as the forward pass runs it).
+enum class Epi { Bias, Gelu, GeluQ8 };
+
+void bench_gemm_q8_epi(benchmark::State& st, k::Isa isa, GemmShape s, Epi epi) {
   const auto w = randi8(size_t(s.n) * s.k, 1), x = randi8(size_t(s.m) * s.k, 2);
   const auto ws = randf(s.n, 3), xs = randf(s.m, 4), bias = randf(s.n, 5);
   void* pk = aligned(k::gemm_q8_packed_bytes(isa, s.n, s.k));
   const k::PackedQ8 p = k::gemm_q8_pack(isa, w.data(), ws.data(), s.n, s.k, s.k, pk);
-  std::vector<float> y(size_t(s.m) * s.n), scratch(k::gemm_q8_scratch_floats(p) + 1);
+  std::vector<float> y(size_t(s.m) * s.n), scratch(k::gemm_q8_scratch_floats(p) + 1), yqs(s.m);
+  std::vector<int8_t> yq(size_t(s.m) * s.n);
   k::GemmEpilogue ep;
   ep.bias = bias.data();
-  ep.y = y.data();
-  ep.ldy = s.n;
+  ep.gelu = epi != Epi::Bias;
+  if (epi == Epi::GeluQ8) {
+    ep.yq = yq.data();
+    ep.ldyq = s.n;
+    ep.yq_scale = yqs.data();
+  } else {
+    ep.y = y.data();
+    ep.ldy = s.n;
+  }
   timed(st, 2.0 * s.m * s.n * s.k, q8_peak(isa),
         [&] { k::gemm_q8(p, x.data(), s.k, xs.data(), ep, 0, s.m, 0, s.n, scratch.data()); });
   std::free(pk);
 }
+
+void bench_gemm_q8(benchmark::State& st, k::Isa isa, GemmShape s) { bench_gemm_q8_epi(st, isa, s, Epi::Bias); }
 
 #ifdef TRIAGE_BENCH_DNNL
 void bench_dnnl(benchmark::State& st, bool int8, GemmShape s) {
@@ -313,6 +327,13 @@ void register_all() {
       if (isa != k::Isa::Avx512)  // q8 at Avx512 is the AVX2 kernel
         benchmark::RegisterBenchmark(("gemm_q8/" + std::string(k::isa_name(isa)) + "/" + sn).c_str(), bench_gemm_q8, isa, s);
     }
+    if (std::strcmp(s.op, "fc1") == 0)  // the MLP's epilogues: what GELU and requantisation cost
+      for (k::Isa isa : isas)
+        if (have(isa) && isa != k::Isa::Avx512) {
+          const std::string pre = "gemm_q8_epi/" + std::string(k::isa_name(isa)) + "/" + sn;
+          benchmark::RegisterBenchmark((pre + "/gelu").c_str(), bench_gemm_q8_epi, isa, s, Epi::Gelu);
+          benchmark::RegisterBenchmark((pre + "/gelu_q8").c_str(), bench_gemm_q8_epi, isa, s, Epi::GeluQ8);
+        }
     if (s.m <= 86 && std::strcmp(s.op, "fc1") == 0) {  // the scalar reference, for scale
       benchmark::RegisterBenchmark(("gemm_f32/scalar/" + sn).c_str(), bench_gemm_f32, k::Isa::Scalar, s);
       benchmark::RegisterBenchmark(("gemm_q8/scalar/" + sn).c_str(), bench_gemm_q8, k::Isa::Scalar, s);

@@ -12,4 +12,5 @@ set(TRIAGE_PORTABLE_RUNTIME_TESTS
   ${_p}/runtime/test_engine_vs_oracle.cpp ${_p}/runtime/test_determinism.cpp ${_p}/runtime/test_no_alloc.cpp
   ${_p}/runtime/test_capi_misuse.cpp ${_p}/runtime/test_thread_pool.cpp ${_p}/runtime/test_features.cpp
   ${_p}/runtime/test_caller_memory.cpp ${_p}/runtime/test_caller_threads.cpp ${_p}/runtime/test_open_nomem.cpp
-  ${_p}/runtime/test_ood.cpp ${_p}/runtime/test_op_profile.cpp ${_p}/runtime/test_token_skipping.cpp)
+  ${_p}/runtime/test_ood.cpp ${_p}/runtime/test_op_profile.cpp ${_p}/runtime/test_token_skipping.cpp
+  ${_p}/runtime/test_attention_split.cpp)
