@@ -37,26 +37,43 @@ struct LnStats {
   float mean, rstd;
 };
 
-static inline LnStats ln_stats(const float* x, int dim, float eps) {
-  __m256 s = _mm256_setzero_ps();
+// Rows are processed R at a time (R <= kRows) with their operations interleaved: each row's sums and
+// maxima are still one chain in the same order as a row alone (so the bits do not depend on R or on
+// how rows are grouped), but R independent chains hide the add / FMA latency a single chain waits on.
+constexpr int kRows = 4;
+
+template <int R>
+static inline void ln_stats(const float* const* x, int dim, float eps, LnStats* st) {
+  __m256 s[R];
+  for (int r = 0; r < R; ++r) s[r] = _mm256_setzero_ps();
   int i = 0;
-  for (; i + 8 <= dim; i += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(x + i));
-  float sum = hsum_avx2(s);
-  for (; i < dim; ++i) sum += x[i];
-  const float mean = sum / float(dim);
-  const __m256 mv = _mm256_set1_ps(mean);
-  __m256 q = _mm256_setzero_ps();
+  for (; i + 8 <= dim; i += 8)
+    for (int r = 0; r < R; ++r) s[r] = _mm256_add_ps(s[r], _mm256_loadu_ps(x[r] + i));
+  float mean[R];
+  for (int r = 0; r < R; ++r) {
+    float sum = hsum_avx2(s[r]);
+    for (int t = i; t < dim; ++t) sum += x[r][t];
+    mean[r] = sum / float(dim);
+  }
+  __m256 q[R], mv[R];
+  for (int r = 0; r < R; ++r) {
+    q[r] = _mm256_setzero_ps();
+    mv[r] = _mm256_set1_ps(mean[r]);
+  }
   i = 0;
-  for (; i + 8 <= dim; i += 8) {
-    const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mv);
-    q = _mm256_fmadd_ps(d, d, q);
+  for (; i + 8 <= dim; i += 8)
+    for (int r = 0; r < R; ++r) {
+      const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x[r] + i), mv[r]);
+      q[r] = _mm256_fmadd_ps(d, d, q[r]);
+    }
+  for (int r = 0; r < R; ++r) {
+    float sq = hsum_avx2(q[r]);
+    for (int t = i; t < dim; ++t) {
+      const float d = x[r][t] - mean[r];
+      sq += d * d;
+    }
+    st[r] = {mean[r], 1.f / std::sqrt(sq / float(dim) + eps)};
   }
-  float sq = hsum_avx2(q);
-  for (; i < dim; ++i) {
-    const float d = x[i] - mean;
-    sq += d * d;
-  }
-  return {mean, 1.f / std::sqrt(sq / float(dim) + eps)};
 }
 
 // y = ((x - mean) * rstd) * g + b, without FMA so vector body and scalar tail agree.
@@ -71,65 +88,107 @@ static inline float ln_one(const float* x, int i, LnStats st, const float* g, co
   return v * (g ? g[i] : 1.f) + (b ? b[i] : 0.f);
 }
 
+// Runs body<R>(r0) over rows [0, rows) in groups of kRows, the rest in one smaller group.
+template <class Body>
+static inline void row_groups(int rows, Body&& body) {
+  int r = 0;
+  for (; r + kRows <= rows; r += kRows) body.template operator()<kRows>(r);
+  switch (rows - r) {
+    case 3: body.template operator()<3>(r); break;
+    case 2: body.template operator()<2>(r); break;
+    case 1: body.template operator()<1>(r); break;
+    default: break;
+  }
+}
+
 }  // namespace
 
 void quantize_rows_q8_avx2(const float* x, int64_t ldx, int rows, int dim, int8_t* y, int64_t ldy,
                            float* y_scale) {
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + r * ldx;
-    int8_t* yr = y + r * ldy;
-    const float amax = amax_row(xr, dim);
-    if (!(amax > 0.f)) {
-      for (int i = 0; i < dim; ++i) yr[i] = 0;
-      y_scale[r] = 0.f;
-      continue;
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  row_groups(rows, [&]<int R>(int r0) {
+    const float* xr[R];
+    float amax[R];
+    __m256 m[R];
+    for (int r = 0; r < R; ++r) {
+      xr[r] = x + (r0 + r) * ldx;
+      m[r] = _mm256_setzero_ps();
     }
-    const float inv = 127.f / amax;
-    const __m256 iv = _mm256_set1_ps(inv);
     int i = 0;
-    for (; i + 8 <= dim; i += 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + i), q8_of(_mm256_loadu_ps(xr + i), iv));
-    for (; i < dim; ++i) yr[i] = q8_scalar(xr[i], inv);
-    y_scale[r] = amax / 127.f;
-  }
+    for (; i + 8 <= dim; i += 8)
+      for (int r = 0; r < R; ++r) m[r] = _mm256_max_ps(m[r], _mm256_andnot_ps(sign, _mm256_loadu_ps(xr[r] + i)));
+    for (int r = 0; r < R; ++r) {
+      amax[r] = hmax_avx2(m[r]);
+      for (int t = i; t < dim; ++t) amax[r] = std::fmax(amax[r], std::fabs(xr[r][t]));
+    }
+    for (int r = 0; r < R; ++r) {
+      int8_t* yr = y + (r0 + r) * ldy;
+      if (!(amax[r] > 0.f)) {
+        for (int t = 0; t < dim; ++t) yr[t] = 0;
+        y_scale[r0 + r] = 0.f;
+        continue;
+      }
+      const float inv = 127.f / amax[r];
+      const __m256 iv = _mm256_set1_ps(inv);
+      int t = 0;
+      for (; t + 8 <= dim; t += 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + t), q8_of(_mm256_loadu_ps(xr[r] + t), iv));
+      for (; t < dim; ++t) yr[t] = q8_scalar(xr[r][t], inv);
+      y_scale[r0 + r] = amax[r] / 127.f;
+    }
+  });
 }
 
 void layernorm_f32_avx2(const float* x, int64_t ldx, int rows, int dim, const float* g,
                         const float* b, float eps, float* y, int64_t ldy) {
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + r * ldx;
-    float* yr = y + r * ldy;
-    const LnStats st = ln_stats(xr, dim, eps);
-    int i = 0;
-    for (; i + 8 <= dim; i += 8) _mm256_storeu_ps(yr + i, ln_vec(xr, i, st, g, b));
-    for (; i < dim; ++i) yr[i] = ln_one(xr, i, st, g, b);
-  }
+  row_groups(rows, [&]<int R>(int r0) {
+    const float* xr[R];
+    LnStats st[R];
+    for (int r = 0; r < R; ++r) xr[r] = x + (r0 + r) * ldx;
+    ln_stats<R>(xr, dim, eps, st);
+    for (int r = 0; r < R; ++r) {
+      float* yr = y + (r0 + r) * ldy;
+      int i = 0;
+      for (; i + 8 <= dim; i += 8) _mm256_storeu_ps(yr + i, ln_vec(xr[r], i, st[r], g, b));
+      for (; i < dim; ++i) yr[i] = ln_one(xr[r], i, st[r], g, b);
+    }
+  });
 }
 
 void layernorm_quant_q8_avx2(const float* x, int64_t ldx, int rows, int dim, const float* g,
                              const float* b, float eps, int8_t* y, int64_t ldy, float* y_scale) {
   const __m256 sign = _mm256_set1_ps(-0.f);
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + r * ldx;
-    int8_t* yr = y + r * ldy;
-    const LnStats st = ln_stats(xr, dim, eps);
-    // Pass 1: amax of the normalised row; pass 2 recomputes the same values and quantises.
-    __m256 m = _mm256_setzero_ps();
+  row_groups(rows, [&]<int R>(int r0) {
+    const float* xr[R];
+    LnStats st[R];
+    for (int r = 0; r < R; ++r) xr[r] = x + (r0 + r) * ldx;
+    ln_stats<R>(xr, dim, eps, st);
+    // Pass 1: amax of the normalised rows; pass 2 recomputes the same values and quantises.
+    __m256 m[R];
+    float amax[R];
+    for (int r = 0; r < R; ++r) m[r] = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 8 <= dim; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, ln_vec(xr, i, st, g, b)));
-    float amax = hmax_avx2(m);
-    for (; i < dim; ++i) amax = std::fmax(amax, std::fabs(ln_one(xr, i, st, g, b)));
-    if (!(amax > 0.f)) {
-      for (int t = 0; t < dim; ++t) yr[t] = 0;
-      y_scale[r] = 0.f;
-      continue;
+    for (; i + 8 <= dim; i += 8)
+      for (int r = 0; r < R; ++r) m[r] = _mm256_max_ps(m[r], _mm256_andnot_ps(sign, ln_vec(xr[r], i, st[r], g, b)));
+    for (int r = 0; r < R; ++r) {
+      amax[r] = hmax_avx2(m[r]);
+      for (int t = i; t < dim; ++t) amax[r] = std::fmax(amax[r], std::fabs(ln_one(xr[r], t, st[r], g, b)));
     }
-    const float inv = 127.f / amax;
-    const __m256 iv = _mm256_set1_ps(inv);
-    i = 0;
-    for (; i + 8 <= dim; i += 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + i), q8_of(ln_vec(xr, i, st, g, b), iv));
-    for (; i < dim; ++i) yr[i] = q8_scalar(ln_one(xr, i, st, g, b), inv);
-    y_scale[r] = amax / 127.f;
-  }
+    for (int r = 0; r < R; ++r) {
+      int8_t* yr = y + (r0 + r) * ldy;
+      if (!(amax[r] > 0.f)) {
+        for (int t = 0; t < dim; ++t) yr[t] = 0;
+        y_scale[r0 + r] = 0.f;
+        continue;
+      }
+      const float inv = 127.f / amax[r];
+      const __m256 iv = _mm256_set1_ps(inv);
+      int t = 0;
+      for (; t + 8 <= dim; t += 8)
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + t), q8_of(ln_vec(xr[r], t, st[r], g, b), iv));
+      for (; t < dim; ++t) yr[t] = q8_scalar(ln_one(xr[r], t, st[r], g, b), inv);
+      y_scale[r0 + r] = amax[r] / 127.f;
+    }
+  });
 }
 
 void gelu_f32_avx2(float* x, size_t n) {
