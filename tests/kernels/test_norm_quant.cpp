@@ -1,6 +1,7 @@
 // Per-token quantisation (bit-exact across ISAs), LayerNorm (+ quantise), GELU / erf accuracy.
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 
 #include "tests/kernels/test_util.h"
 
@@ -164,6 +165,40 @@ void gelu_max_error(Isa isa) {
   std::vector<float> gs = x;
   gelu_f32(Isa::Scalar, gs.data(), gs.size());
   for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(gs[i], g[i], 0.5 * std::fabs(x[i]) * 3e-7 + 1e-6 * std::fabs(gs[i]) + 1e-12);
+}
+
+// A row's result must not depend on the rows beside it in a call: the AVX2 kernels interleave rows in
+// groups of 4 (each row keeping its own summation order), so a call over r rows must give, row for row,
+// the bits of r calls over one row each (every group size 1-4 and the remainders of 5-11 rows).
+void rows_independent(Isa isa) {
+  for (int dim : kDims)
+    for (int rows : {2, 3, 4, 5, 6, 7, 8, 11}) {
+      const int ld = dim + 5;
+      auto x = rand_f32(size_t(rows) * ld, dim * 31 + rows, -3.f, 4.f);
+      const auto g = rand_f32(dim, 7, 0.5f, 1.5f), b = rand_f32(dim, 8, -0.2f, 0.2f);
+      std::vector<int8_t> qa(size_t(rows) * ld), qb(qa.size()), ra(qa.size()), rb(qa.size());
+      std::vector<float> sa(rows), sb(rows), ta(rows), tb(rows), ya(x.size()), yb(x.size());
+      layernorm_quant_q8(isa, x.data(), ld, rows, dim, g.data(), b.data(), 1e-6f, qa.data(), ld, sa.data());
+      layernorm_f32(isa, x.data(), ld, rows, dim, g.data(), b.data(), 1e-6f, ya.data(), ld);
+      quantize_rows_q8(isa, x.data(), ld, rows, dim, ra.data(), ld, ta.data());
+      for (int r = 0; r < rows; ++r) {
+        const size_t o = size_t(r) * ld;
+        layernorm_quant_q8(isa, x.data() + o, ld, 1, dim, g.data(), b.data(), 1e-6f, qb.data() + o, ld, sb.data() + r);
+        layernorm_f32(isa, x.data() + o, ld, 1, dim, g.data(), b.data(), 1e-6f, yb.data() + o, ld);
+        quantize_rows_q8(isa, x.data() + o, ld, 1, dim, rb.data() + o, ld, tb.data() + r);
+      }
+      EXPECT_EQ(qa, qb) << isa_name(isa) << " layernorm_quant dim " << dim << " rows " << rows;
+      EXPECT_EQ(sa, sb) << isa_name(isa) << " layernorm_quant scales dim " << dim << " rows " << rows;
+      EXPECT_EQ(0, std::memcmp(ya.data(), yb.data(), ya.size() * sizeof(float)))
+          << isa_name(isa) << " layernorm dim " << dim << " rows " << rows;
+      EXPECT_EQ(ra, rb) << isa_name(isa) << " quantize dim " << dim << " rows " << rows;
+      EXPECT_EQ(ta, tb) << isa_name(isa) << " quantize scales dim " << dim << " rows " << rows;
+    }
+}
+
+TEST(LayerNorm, RowsIndependentOfTheirNeighbours) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Neon})
+    if (have_isa(isa)) rows_independent(isa);
 }
 
 TEST(GeluErf, MaxError) {
