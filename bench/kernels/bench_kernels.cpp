@@ -353,6 +353,11 @@ void register_all() {
                             std::tuple{17, 4, 32}, std::tuple{29, 4, 32}, std::tuple{65, 4, 32}})
       benchmark::RegisterBenchmark(("attention/" + in + "/N=" + std::to_string(n) + ",H=" + std::to_string(h) +
                                     ",hd=" + std::to_string(hd)).c_str(), bench_attention, isa, n, h, hd);
+    if (isa == k::Isa::Avx2 && have(k::Isa::Avx512))  // the AVX-512 attention kernel beside the AVX2 one
+      for (auto [n, h, hd] : {std::tuple{50, 3, 64}, std::tuple{86, 3, 64}, std::tuple{197, 3, 64},
+                              std::tuple{17, 4, 32}, std::tuple{29, 4, 32}, std::tuple{65, 4, 32}})
+        benchmark::RegisterBenchmark(("attention/avx512/N=" + std::to_string(n) + ",H=" + std::to_string(h) +
+                                      ",hd=" + std::to_string(hd)).c_str(), bench_attention, k::Isa::Avx512, n, h, hd);
     for (auto [hh, ci, co] : {std::tuple{112, 1, 24}, std::tuple{56, 24, 48}, std::tuple{224, 1, 24},
                               std::tuple{112, 24, 48}, std::tuple{32, 1, 16}, std::tuple{16, 16, 32}})
       benchmark::RegisterBenchmark(("conv3x3s2/" + in + "/H=" + std::to_string(hh) + ",Cin=" + std::to_string(ci) +

@@ -5,6 +5,7 @@
 // Deterministic: a query's ops depend only on n (fixed key tiling), not on the query range.
 #include <cmath>
 
+#include "kernels/cpu/attention_softmax_avx2.h"
 #include "kernels/cpu/internal.h"
 #include "kernels/cpu/simd_avx2.h"
 
@@ -39,40 +40,6 @@ static void scores(const float* const* qs, const float* kt, int hd, int t0, int 
       _mm256_storeu_ps(&s[qi][b * 16 + 8], acc[qi][1]);
     }
   }
-}
-
-// In place p = exp(s - m) over [0, len) (lanes past len computed but ignored); returns sum p over
-// [0, len) in a fixed order (8 lanes, then horizontal).
-static inline float exp_sum(float* s, int len, float m) {
-  const __m256 mv = _mm256_set1_ps(m);
-  __m256 sum = _mm256_setzero_ps();
-  int t = 0;
-  for (; t + 8 <= len; t += 8) {
-    const __m256 p = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), mv));
-    _mm256_storeu_ps(s + t, p);
-    sum = _mm256_add_ps(sum, p);
-  }
-  if (t < len) {
-    const __m256i mask = mask_first_avx2(len - t);
-    const __m256 p = _mm256_and_ps(exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), mv)), _mm256_castsi256_ps(mask));
-    _mm256_storeu_ps(s + t, p);
-    sum = _mm256_add_ps(sum, p);
-  }
-  return hsum_avx2(sum);
-}
-
-// max over [0, len); lanes past len (scores of zero-padded keys) are excluded.
-static inline float max_of(const float* s, int len) {
-  __m256 m = _mm256_set1_ps(-INFINITY);
-  int t = 0;
-  for (; t + 8 <= len; t += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(s + t));
-  if (t < len) {
-    const __m256i mk = mask_first_avx2(len - t);  // maskload: s may end at len (cls_probs)
-    const __m256 tail = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(s + t, mk),
-                                         _mm256_castsi256_ps(mk));
-    m = _mm256_max_ps(m, tail);
-  }
-  return hmax_avx2(m);
 }
 
 // o_q[c0 .. c0 + 8 CV) += sum_t p_q[t] * V[t][c0 ..] for the NQ queries of a group: each V load
@@ -194,14 +161,7 @@ void attention_f32_avx2(const AttentionArgs& a, int head, int q0, int q1, float*
       scores<1>(qs, kt, hd, t0, (len + 15) / 16, s);
       for (int t = 0; t < len; ++t) p[t0 + t] = s[0][t];
     }
-    const float m = max_of(p, n);
-    float l = 0.f;
-    for (int t = 0; t < n; ++t) {
-      p[t] = std::exp(p[t] - m);
-      l += p[t];
-    }
-    const float inv = 1.f / l;
-    for (int t = 0; t < n; ++t) p[t] *= inv;
+    cls_softmax(p, n);
   }
 }
 

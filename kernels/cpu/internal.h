@@ -129,6 +129,8 @@ size_t attention_scratch_floats_scalar(int n_tokens, int hd);
 size_t attention_scratch_floats_avx2(int n_tokens, int hd);
 void attention_f32_scalar(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
 void attention_f32_avx2(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
+size_t attention_scratch_floats_avx512(int n_tokens, int hd);
+void attention_f32_avx512(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
 size_t attention_scratch_floats_neon(int n_tokens, int hd);
 void attention_f32_neon(const AttentionArgs& a, int head, int q0, int q1, float* scratch);
 

@@ -1,6 +1,7 @@
-// Dispatch of the non-GEMM ops. Every level is named: the x86 levels above scalar use the AVX2 kernels
-// (AVX-512 variants are future work: these ops are a small share of the forward pass), Neon uses the
-// NEON kernels where one exists (the stem convolution stays scalar there), Scalar the references.
+// Dispatch of the non-GEMM ops. Every level is named: the x86 levels above scalar use the AVX2 kernels,
+// except attention, which has an AVX-512 kernel (the same bits as the AVX2 one) at the AVX-512 levels;
+// Neon uses the NEON kernels where one exists (the stem convolution stays scalar there), Scalar the
+// references.
 // No rank comparison (>=): Neon must never reach an x86 kernel.
 #include "kernels/cpu/internal.h"
 
@@ -69,11 +70,29 @@ void gelu_f32(Isa isa, float* x, size_t n) {
   gelu_f32_scalar(x, n);
 }
 
+// The levels with AVX-512 (only where those kernels are built).
+[[maybe_unused]] static bool avx512(Isa isa) {
+#if TRIAGE_KERNELS_X86
+  switch (isa) {
+    case Isa::Avx512:
+    case Isa::Avx512Vnni:
+    case Isa::Amx: return true;
+    case Isa::Avx2:
+    case Isa::Scalar:
+    case Isa::Neon: return false;
+  }
+#endif
+  (void)isa;
+  return false;
+}
+
+[[maybe_unused]] static bool attn_avx512(Isa isa, int head_dim) { return avx512(isa) && head_dim % 16 == 0; }
 [[maybe_unused]] static bool attn_avx2(Isa isa, int head_dim) { return avx2(isa) && head_dim % 8 == 0; }
 [[maybe_unused]] static bool attn_neon(Isa isa, int head_dim) { return neon(isa) && head_dim % 4 == 0; }
 
 size_t attention_scratch_floats(Isa isa, int n_tokens, int head_dim) {
 #if TRIAGE_KERNELS_X86
+  if (attn_avx512(isa, head_dim)) return attention_scratch_floats_avx512(n_tokens, head_dim);
   if (attn_avx2(isa, head_dim)) return attention_scratch_floats_avx2(n_tokens, head_dim);
 #endif
 #if TRIAGE_KERNELS_NEON
@@ -85,6 +104,7 @@ size_t attention_scratch_floats(Isa isa, int n_tokens, int head_dim) {
 void attention_f32(Isa isa, const AttentionArgs& a, int head, int q0, int q1, float* scratch) {
   if (q1 <= q0) return;
 #if TRIAGE_KERNELS_X86
+  if (attn_avx512(isa, a.dim / a.heads)) return attention_f32_avx512(a, head, q0, q1, scratch);
   if (attn_avx2(isa, a.dim / a.heads)) return attention_f32_avx2(a, head, q0, q1, scratch);
 #endif
 #if TRIAGE_KERNELS_NEON

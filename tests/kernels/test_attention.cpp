@@ -4,6 +4,7 @@
 // ~1e-6 relative error, the output is a convex combination of V (|v| <= 1): 2e-5 abs is ample and
 // still catches any indexing/softmax bug (which gives errors ~1e-1).
 #include <cmath>
+#include <cstring>
 
 #include "tests/kernels/test_util.h"
 
@@ -88,7 +89,47 @@ TEST_P(Attention, MatchesNaiveSoftmax) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, Attention, testing::Values(Isa::Scalar, Isa::Avx2, Isa::Neon), isa_param_name);
+INSTANTIATE_TEST_SUITE_P(Isas, Attention, testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon),
+                         isa_param_name);
+
+// The AVX-512 kernel computes every score, softmax and output element with the AVX2 kernel's chain of
+// operations (attention_f32_avx512.cpp), so the two must agree bit for bit: outputs and the CLS row,
+// over the shapes above (head dims that are no multiple of 16 run the AVX2 kernel at both levels).
+TEST(Attention, Avx512EqualsAvx2BitForBit) {
+  TRIAGE_REQUIRE_ISA(Isa::Avx512);
+  const Case cases[] = {{1, 3, 64}, {2, 3, 64}, {17, 4, 32}, {50, 3, 64}, {86, 3, 64}, {197, 3, 64},
+                        {35, 4, 32}, {65, 4, 32}, {300, 2, 64}, {33, 2, 48}, {40, 1, 128}, {13, 2, 24}};
+  uint32_t seed = 41;
+  for (const Case& c : cases) {
+    const int dim = c.heads * c.hd, ld = 3 * dim + 4;
+    const auto qkv = rand_f32(size_t(c.n) * ld, seed++, -2.f, 2.f);
+    std::vector<float> out[2];
+    std::vector<float> cls[2];
+    const Isa isas[2] = {Isa::Avx2, Isa::Avx512};
+    for (int v = 0; v < 2; ++v) {
+      out[v].assign(size_t(c.n) * dim, -7.f);
+      cls[v].assign(size_t(c.heads) * c.n, -7.f);
+      std::vector<float> scratch(attention_scratch_floats(isas[v], c.n, c.hd));
+      AttentionArgs a;
+      a.qkv = qkv.data();
+      a.ld_qkv = ld;
+      a.n_tokens = c.n;
+      a.dim = dim;
+      a.heads = c.heads;
+      a.scale = 1.f / std::sqrt(float(c.hd));
+      a.out = out[v].data();
+      a.ld_out = dim;
+      for (int h = 0; h < c.heads; ++h) {
+        a.cls_probs = cls[v].data() + size_t(h) * c.n;
+        attention_f32(isas[v], a, h, 0, c.n, scratch.data());
+      }
+    }
+    ASSERT_EQ(0, std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)))
+        << "n " << c.n << " heads " << c.heads << " hd " << c.hd;
+    ASSERT_EQ(0, std::memcmp(cls[0].data(), cls[1].data(), cls[0].size() * sizeof(float)))
+        << "CLS row, n " << c.n << " hd " << c.hd;
+  }
+}
 
 }  // namespace
 }  // namespace triage::kernels::test

@@ -1,0 +1,189 @@
+// Fused attention, AVX-512, one head, a query range (head_dim % 16 == 0; ops.cpp sends other head dims to
+// the AVX2 kernel). The AVX2 kernel (attention_f32_avx2.cpp) with 512-bit scores and weighted sums:
+// K of the head is transposed once per call into scratch (KT, blocks of 16 keys, one zmm per head-dim
+// row of a block), 4 queries x 32 keys share each pair of KT loads (8 zmm FMA chains), and 4 queries x
+// 64 output columns share each V row's loads (16 chains). The softmax is the AVX2 kernel's own code
+// (attention_softmax_avx2.h). Same bits as the AVX2 kernel: a score is one FMA chain over the head dim
+// in order, an output element one FMA chain over the keys in order, whatever the vector width, and the
+// softmax is shared (tests/kernels/test_attention.cpp compares the two bit for bit).
+// Deterministic: a query's ops depend only on n (fixed key tiling), not on the query range.
+#include <cmath>
+
+#include "kernels/cpu/attention_softmax_avx2.h"
+#include "kernels/cpu/internal.h"
+#include "kernels/cpu/simd_avx512.h"
+
+namespace triage::kernels::detail {
+namespace {
+
+constexpr int kTile = 128;  // keys per online-softmax tile (as the AVX2 kernel)
+constexpr int kQB = 4;      // queries sharing KT loads
+
+// s[qi][t - t0] = (q_qi * scale) . k_t for t in [t0, t0 + 16 nb16). KT is blocked by 16 keys
+// ([n16/16][hd][16], 64-byte aligned), two blocks per step.
+template <int NQ>
+static void scores(const float* const* qs, const float* kt, int hd, int t0, int nb16, float (*s)[kTile]) {
+  int b = 0;
+  for (; b + 2 <= nb16; b += 2) {
+    __m512 acc[NQ][2];
+#pragma GCC unroll 4
+    for (int qi = 0; qi < NQ; ++qi) acc[qi][0] = acc[qi][1] = _mm512_setzero_ps();
+    const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
+    const float* kp1 = kp + size_t(hd) * 16;
+    for (int j = 0; j < hd; ++j) {
+      const __m512 k0 = _mm512_load_ps(kp + j * 16);
+      const __m512 k1 = _mm512_load_ps(kp1 + j * 16);
+#pragma GCC unroll 4
+      for (int qi = 0; qi < NQ; ++qi) {
+        const __m512 qv = _mm512_set1_ps(qs[qi][j]);
+        acc[qi][0] = _mm512_fmadd_ps(qv, k0, acc[qi][0]);
+        acc[qi][1] = _mm512_fmadd_ps(qv, k1, acc[qi][1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int qi = 0; qi < NQ; ++qi) {
+      _mm512_storeu_ps(&s[qi][b * 16], acc[qi][0]);
+      _mm512_storeu_ps(&s[qi][b * 16 + 16], acc[qi][1]);
+    }
+  }
+  if (b < nb16) {
+    __m512 acc[NQ];
+#pragma GCC unroll 4
+    for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm512_setzero_ps();
+    const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
+    for (int j = 0; j < hd; ++j) {
+      const __m512 k0 = _mm512_load_ps(kp + j * 16);
+#pragma GCC unroll 4
+      for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qs[qi][j]), k0, acc[qi]);
+    }
+#pragma GCC unroll 4
+    for (int qi = 0; qi < NQ; ++qi) _mm512_storeu_ps(&s[qi][b * 16], acc[qi]);
+  }
+}
+
+// o_q[c0 .. c0 + 16 CV) += sum_t p_q[t] * V[t][c0 ..] for the NQ queries of a group: each V load feeds
+// NQ FMAs. Each output element is one FMA chain over t in order, as in the AVX2 kernel.
+template <int NQ, int CV>
+static void pv_chunk(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
+  __m512 acc[NQ][CV];
+#pragma GCC unroll 4
+  for (int qi = 0; qi < NQ; ++qi)
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) acc[qi][c] = _mm512_loadu_ps(obuf + qi * hd + 16 * c);
+  for (int t = 0; t < len; ++t) {
+    const float* vt = v + t * ldv;
+    __m512 vv[CV];
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) vv[c] = _mm512_loadu_ps(vt + 16 * c);
+#pragma GCC unroll 4
+    for (int qi = 0; qi < NQ; ++qi) {
+      const __m512 pt = _mm512_set1_ps(p[qi][t]);
+#pragma GCC unroll 4
+      for (int c = 0; c < CV; ++c) acc[qi][c] = _mm512_fmadd_ps(pt, vv[c], acc[qi][c]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int qi = 0; qi < NQ; ++qi)
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) _mm512_storeu_ps(obuf + qi * hd + 16 * c, acc[qi][c]);
+}
+
+template <int NQ>
+static void pv_group(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
+  int c = 0;
+  for (; c + 64 <= hd; c += 64) pv_chunk<NQ, 4>(obuf + c, hd, p, v + c, ldv, len);
+  if (c + 32 <= hd) {
+    pv_chunk<NQ, 2>(obuf + c, hd, p, v + c, ldv, len);
+    c += 32;
+  }
+  if (c < hd) pv_chunk<NQ, 1>(obuf + c, hd, p, v + c, ldv, len);
+}
+
+static inline void scale_vec(float* o, int hd, float f) {
+  const __m512 fv = _mm512_set1_ps(f);
+  for (int c = 0; c < hd; c += 16) _mm512_storeu_ps(o + c, _mm512_mul_ps(_mm512_loadu_ps(o + c), fv));
+}
+
+template <int NQ>
+static void query_group(const AttentionArgs& a, int hd, int col, const float* kt, int i0, float* qbuf, float* obuf) {
+  const int n = a.n_tokens;
+  const float* V = a.qkv + 2 * a.dim + col;
+  const float* qs[kQB];
+  float m[kQB], l[kQB];
+  for (int qi = 0; qi < NQ; ++qi) {
+    const float* q = a.qkv + (i0 + qi) * a.ld_qkv + col;
+    float* qq = qbuf + qi * hd;
+    for (int j = 0; j < hd; ++j) qq[j] = q[j] * a.scale;  // fold the scale into q
+    qs[qi] = qq;
+    m[qi] = -INFINITY;
+    l[qi] = 0.f;
+    for (int j = 0; j < hd; ++j) obuf[qi * hd + j] = 0.f;
+  }
+  alignas(64) float s[kQB][kTile];
+  for (int t0 = 0; t0 < n; t0 += kTile) {
+    const int len = n - t0 < kTile ? n - t0 : kTile;
+    scores<NQ>(qs, kt, hd, t0, (len + 15) / 16, s);
+    for (int qi = 0; qi < NQ; ++qi) {
+      const float mt = max_of(s[qi], len);
+      const float mn = mt > m[qi] ? mt : m[qi];
+      const float alpha = std::exp(m[qi] - mn);  // 0 on the first tile (exp(-inf))
+      const float ps = exp_sum(s[qi], len, mn);
+      if (t0 > 0) scale_vec(obuf + qi * hd, hd, alpha);
+      l[qi] = l[qi] * alpha + ps;
+      m[qi] = mn;
+    }
+    pv_group<NQ>(obuf, hd, s, V + t0 * a.ld_qkv, a.ld_qkv, len);
+  }
+  for (int qi = 0; qi < NQ; ++qi) {
+    float* out = a.out + (i0 + qi) * a.ld_out + col;
+    const __m512 inv = _mm512_set1_ps(1.f / l[qi]);
+    for (int c = 0; c < hd; c += 16) _mm512_storeu_ps(out + c, _mm512_mul_ps(_mm512_loadu_ps(obuf + qi * hd + c), inv));
+  }
+}
+
+}  // namespace
+
+size_t attention_scratch_floats_avx512(int n_tokens, int hd) {
+  // KT [n16/16][hd][16] (+ 16 floats to align it to 64 bytes), scaled q and o for kQB queries.
+  return size_t(hd) * round_up(n_tokens, 16) + 16 + 2 * kQB * size_t(hd);
+}
+
+void attention_f32_avx512(const AttentionArgs& a, int head, int q0, int q1, float* scratch) {
+  const int n = a.n_tokens, hd = a.dim / a.heads, col = head * hd, n16 = round_up(n, 16);
+  float* kt = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t(63));
+  float* qbuf = kt + size_t(hd) * n16;
+  float* obuf = qbuf + kQB * hd;
+  const float* K = a.qkv + a.dim + col;
+  for (int t = 0; t < n16; ++t) {
+    float* dst = kt + size_t(t / 16) * hd * 16 + (t % 16);
+    if (t < n) {
+      const float* kr = K + t * a.ld_qkv;
+      for (int j = 0; j < hd; ++j) dst[j * 16] = kr[j];
+    } else {
+      for (int j = 0; j < hd; ++j) dst[j * 16] = 0.f;
+    }
+  }
+  int i = q0;
+  for (; i + kQB <= q1; i += kQB) query_group<kQB>(a, hd, col, kt, i, qbuf, obuf);
+  switch (q1 - i) {
+    case 3: query_group<3>(a, hd, col, kt, i, qbuf, obuf); break;
+    case 2: query_group<2>(a, hd, col, kt, i, qbuf, obuf); break;
+    case 1: query_group<1>(a, hd, col, kt, i, qbuf, obuf); break;
+    default: break;
+  }
+  if (a.cls_probs && q0 == 0) {
+    // The CLS query's probabilities over all keys: two passes over a row of n (caller memory).
+    float* p = a.cls_probs;
+    for (int j = 0; j < hd; ++j) qbuf[j] = a.qkv[col + j] * a.scale;
+    const float* qs[1] = {qbuf};
+    alignas(64) float s[1][kTile];
+    for (int t0 = 0; t0 < n; t0 += kTile) {
+      const int len = n - t0 < kTile ? n - t0 : kTile;
+      scores<1>(qs, kt, hd, t0, (len + 15) / 16, s);
+      for (int t = 0; t < len; ++t) p[t0 + t] = s[0][t];
+    }
+    cls_softmax(p, n);
+  }
+}
+
+}  // namespace triage::kernels::detail
