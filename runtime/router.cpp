@@ -31,12 +31,16 @@ InputStats input_stats(const triage_image& img, const InputSpec& in) {
   const bool u16 = img.pixel == TRIAGE_PIXEL_U16;
   const double scale = 1.0 / (u16 ? in.max_value_u16 : in.max_value_u8);
   const uint32_t gh = img.height < 64 ? img.height : 64, gw = img.width < 64 ? img.width : 64, c = img.channels;
+  // The grid's columns once (a 64-bit division each), not once per grid row: this ran per classified
+  // image and the divisions were most of its cost (issue 19).
+  uint64_t xs[64];
+  for (uint32_t j = 0; j < gw; ++j) xs[j] = (2 * static_cast<uint64_t>(j) + 1) * img.width / (2 * static_cast<uint64_t>(gw));
   double sum = 0, sum2 = 0;
   for (uint32_t i = 0; i < gh; ++i) {
     const uint64_t y = (2 * static_cast<uint64_t>(i) + 1) * img.height / (2 * static_cast<uint64_t>(gh));
     const auto* row = static_cast<const uint8_t*>(img.data) + y * img.row_stride;
     for (uint32_t j = 0; j < gw; ++j) {
-      const uint64_t x = (2 * static_cast<uint64_t>(j) + 1) * img.width / (2 * static_cast<uint64_t>(gw));
+      const uint64_t x = xs[j];
       for (uint32_t k = 0; k < c; ++k) {
         const size_t at = static_cast<size_t>(x) * c + k;
         const double v = (u16 ? reinterpret_cast<const uint16_t*>(row)[at] : row[at]) * scale;
