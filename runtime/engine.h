@@ -31,6 +31,8 @@ class Engine {
 
   // Validates n images and classifies them. false + err on an invalid argument (nothing computed).
   bool classify(const triage_image* images, int n, triage_result* results, Error& err);
+  // Images per forward sweep: a larger batch runs as consecutive chunks (classify, engine.cpp).
+  static constexpr int kChunkImages = 8;
   void info(triage_model_info& out) const;
   // The final-norm CLS features of image `index` of the last classify call in pass `route`.
   bool features(size_t index, uint32_t route, float* out, size_t count, Error& err) const;
@@ -46,6 +48,8 @@ class Engine {
 
  private:
   bool check_image(const triage_image& img, int index, Error& err) const;
+  // One chunk of a classify call: images [base, base + n) of the call; results points at image base.
+  void classify_chunk(const triage_image* images, int n, triage_result* results, int base);
   void finish(int i, const float* logits, uint32_t route, triage_result& r);
   // Copies a pass's pre-norm CLS row of image i (for features()).
   void keep_cls(int i, uint32_t route, const float* row);

@@ -119,6 +119,47 @@ TEST(Features, FineAllAndVit) {
   check_batch(v, TRIAGE_FORCE_NONE, 2);
 }
 
+// A batch above the engine's chunk (8 images: engine.h kChunkImages) runs in chunks; the per-image state
+// each chunk leaves (features, OOD scores, probabilities) must be that image's, at its index in the call.
+TEST(Features, BatchesRunInChunksKeepEveryImagesState) {
+  for (const char* arch : {"cfvit", "vit"}) {
+    RandomModelSpec s;
+    s.arch = arch;
+    s.seed = 21;
+    check_batch(s, TRIAGE_FORCE_NONE, 19);
+    const std::vector<uint8_t> bytes = make_random_model(s);
+    const int n = 19;
+    Model batch, single;
+    const triage_options ob = options(2, n, TRIAGE_FORCE_NONE), o1 = options(2, 1, TRIAGE_FORCE_NONE);
+    ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &ob, &batch.m), TRIAGE_OK) << triage_open_error();
+    ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o1, &single.m), TRIAGE_OK) << triage_open_error();
+    std::vector<TestImage> imgs;
+    std::vector<triage_image> views;
+    for (int i = 0; i < n; ++i) imgs.push_back(make_random_image(300 + i, 33 + 5 * i, 41 + 2 * i, s.C, i % 3 == 0));
+    for (const TestImage& t : imgs) views.push_back(view(t));
+    std::vector<triage_result> res(n);
+    ASSERT_EQ(triage_classify_batch(batch.m, views.data(), n, res.data()), TRIAGE_OK);
+    std::vector<float> ob_scores(TRIAGE_OOD_SCORES), o1_scores(TRIAGE_OOD_SCORES), fb(s.D), f1(s.D);
+    std::vector<std::vector<float>> feats(n, std::vector<float>(s.D));
+    std::vector<std::vector<float>> oods(n, std::vector<float>(TRIAGE_OOD_SCORES));
+    for (int i = 0; i < n; ++i) {  // read every image's state of the batch call first
+      ASSERT_EQ(triage_get_features(batch.m, i, res[i].route, feats[i].data(), feats[i].size()), TRIAGE_OK);
+      ASSERT_EQ(triage_get_ood_scores(batch.m, i, oods[i].data(), TRIAGE_OOD_SCORES), TRIAGE_OK);
+    }
+    for (int i = 0; i < n; ++i) {
+      triage_result r1;
+      ASSERT_EQ(triage_classify(single.m, &views[i], &r1), TRIAGE_OK);
+      EXPECT_EQ(r1.route, res[i].route) << arch << " image " << i;
+      EXPECT_EQ(r1.class_index, res[i].class_index) << arch << " image " << i;
+      EXPECT_EQ(0, std::memcmp(r1.probabilities, res[i].probabilities, sizeof(float) * s.ncls)) << arch << " image " << i;
+      ASSERT_EQ(triage_get_features(single.m, 0, r1.route, f1.data(), f1.size()), TRIAGE_OK);
+      EXPECT_EQ(0, std::memcmp(f1.data(), feats[i].data(), 4 * f1.size())) << arch << " features of image " << i;
+      ASSERT_EQ(triage_get_ood_scores(single.m, 0, o1_scores.data(), TRIAGE_OOD_SCORES), TRIAGE_OK);
+      EXPECT_EQ(0, std::memcmp(o1_scores.data(), oods[i].data(), 4 * o1_scores.size())) << arch << " OOD scores of image " << i;
+    }
+  }
+}
+
 TEST(Features, ArgumentErrors) {
   RandomModelSpec s;
   const std::vector<uint8_t> bytes = make_random_model(s);
