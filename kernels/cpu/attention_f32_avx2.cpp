@@ -5,7 +5,7 @@
 // Deterministic: a query's ops depend only on n (fixed key tiling), not on the query range.
 #include <cmath>
 
-#include "kernels/cpu/attention_softmax_avx2.h"
+#include "kernels/cpu/attention_shared_avx2.h"
 #include "kernels/cpu/internal.h"
 #include "kernels/cpu/simd_avx2.h"
 
@@ -92,7 +92,7 @@ static void query_group(const AttentionArgs& a, int hd, int col, const float* kt
   for (int qi = 0; qi < NQ; ++qi) {
     const float* q = a.qkv + (i0 + qi) * a.ld_qkv + col;
     float* qq = qbuf + qi * hd;
-    for (int j = 0; j < hd; ++j) qq[j] = q[j] * a.scale;  // fold the scale into q
+    scale_query(q, a.scale, hd, qq);  // fold the scale into q
     qs[qi] = qq;
     m[qi] = -INFINITY;
     l[qi] = 0.f;
@@ -133,6 +133,9 @@ void attention_f32_avx2(const AttentionArgs& a, int head, int q0, int q1, float*
   float* qbuf = kt + size_t(hd) * n16;
   float* obuf = qbuf + kQB * hd;
   const float* K = a.qkv + a.dim + col;
+  // Scalar transpose here: the tiled one (transpose_k) is 5x faster by itself, but this kernel ran
+  // 15-45% slower after it on the Zen 4 EPYC (every query after the transpose cost more; measured
+  // 2026-12-07, cause not found), while the AVX-512 kernel gains from it. Same data either way.
   for (int t = 0; t < n16; ++t) {
     float* dst = kt + size_t(t / 16) * hd * 16 + (t % 16);
     if (t < n) {
@@ -153,7 +156,7 @@ void attention_f32_avx2(const AttentionArgs& a, int head, int q0, int q1, float*
   if (a.cls_probs && q0 == 0) {
     // The CLS query's probabilities over all keys: two passes over a row of n (caller memory).
     float* p = a.cls_probs;
-    for (int j = 0; j < hd; ++j) qbuf[j] = a.qkv[col + j] * a.scale;
+    scale_query(a.qkv + col, a.scale, hd, qbuf);
     const float* qs[1] = {qbuf};
     alignas(32) float s[1][kTile];
     for (int t0 = 0; t0 < n; t0 += kTile) {

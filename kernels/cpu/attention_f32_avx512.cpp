@@ -3,13 +3,13 @@
 // K of the head is transposed once per call into scratch (KT, blocks of 16 keys, one zmm per head-dim
 // row of a block), 4 queries x 32 keys share each pair of KT loads (8 zmm FMA chains), and 4 queries x
 // 64 output columns share each V row's loads (16 chains). The softmax is the AVX2 kernel's own code
-// (attention_softmax_avx2.h). Same bits as the AVX2 kernel: a score is one FMA chain over the head dim
+// (attention_shared_avx2.h). Same bits as the AVX2 kernel: a score is one FMA chain over the head dim
 // in order, an output element one FMA chain over the keys in order, whatever the vector width, and the
 // softmax is shared (tests/kernels/test_attention.cpp compares the two bit for bit).
 // Deterministic: a query's ops depend only on n (fixed key tiling), not on the query range.
 #include <cmath>
 
-#include "kernels/cpu/attention_softmax_avx2.h"
+#include "kernels/cpu/attention_shared_avx2.h"
 #include "kernels/cpu/internal.h"
 #include "kernels/cpu/simd_avx512.h"
 
@@ -113,7 +113,7 @@ static void query_group(const AttentionArgs& a, int hd, int col, const float* kt
   for (int qi = 0; qi < NQ; ++qi) {
     const float* q = a.qkv + (i0 + qi) * a.ld_qkv + col;
     float* qq = qbuf + qi * hd;
-    for (int j = 0; j < hd; ++j) qq[j] = q[j] * a.scale;  // fold the scale into q
+    scale_query(q, a.scale, hd, qq);  // fold the scale into q
     qs[qi] = qq;
     m[qi] = -INFINITY;
     l[qi] = 0.f;
@@ -154,15 +154,7 @@ void attention_f32_avx512(const AttentionArgs& a, int head, int q0, int q1, floa
   float* qbuf = kt + size_t(hd) * n16;
   float* obuf = qbuf + kQB * hd;
   const float* K = a.qkv + a.dim + col;
-  for (int t = 0; t < n16; ++t) {
-    float* dst = kt + size_t(t / 16) * hd * 16 + (t % 16);
-    if (t < n) {
-      const float* kr = K + t * a.ld_qkv;
-      for (int j = 0; j < hd; ++j) dst[j * 16] = kr[j];
-    } else {
-      for (int j = 0; j < hd; ++j) dst[j * 16] = 0.f;
-    }
-  }
+  transpose_k(K, a.ld_qkv, n, n16, hd, kt);
   int i = q0;
   for (; i + kQB <= q1; i += kQB) query_group<kQB>(a, hd, col, kt, i, qbuf, obuf);
   switch (q1 - i) {
@@ -174,7 +166,7 @@ void attention_f32_avx512(const AttentionArgs& a, int head, int q0, int q1, floa
   if (a.cls_probs && q0 == 0) {
     // The CLS query's probabilities over all keys: two passes over a row of n (caller memory).
     float* p = a.cls_probs;
-    for (int j = 0; j < hd; ++j) qbuf[j] = a.qkv[col + j] * a.scale;
+    scale_query(a.qkv + col, a.scale, hd, qbuf);
     const float* qs[1] = {qbuf};
     alignas(64) float s[1][kTile];
     for (int t0 = 0; t0 < n; t0 += kTile) {

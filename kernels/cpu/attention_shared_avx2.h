@@ -1,0 +1,109 @@
+// What the AVX2 and AVX-512 attention kernels (attention_f32_avx2.cpp, attention_f32_avx512.cpp) share,
+// so the two give the same bits: the softmax pieces (the running max over a score tile, exp and the
+// tile's sum in one fixed order, the CLS query's probability row), the tiled transpose of K into key
+// blocks (used by the AVX-512 kernel; the AVX2 one keeps a scalar loop, see there) and the scaling of a
+// query. 256-bit code (the AVX-512 file is compiled with AVX2 too).
+#pragma once
+
+#include <cmath>
+
+#include "kernels/cpu/simd_avx2.h"
+
+namespace triage::kernels::detail {
+namespace {
+
+// In place p = exp(s - m) over [0, len) (lanes past len computed but ignored); returns sum p over
+// [0, len) in a fixed order (8 lanes, then horizontal).
+static inline float exp_sum(float* s, int len, float m) {
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256 sum = _mm256_setzero_ps();
+  int t = 0;
+  for (; t + 8 <= len; t += 8) {
+    const __m256 p = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), mv));
+    _mm256_storeu_ps(s + t, p);
+    sum = _mm256_add_ps(sum, p);
+  }
+  if (t < len) {
+    const __m256i mask = mask_first_avx2(len - t);
+    const __m256 p = _mm256_and_ps(exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(s + t), mv)), _mm256_castsi256_ps(mask));
+    _mm256_storeu_ps(s + t, p);
+    sum = _mm256_add_ps(sum, p);
+  }
+  return hsum_avx2(sum);
+}
+
+// max over [0, len); lanes past len (scores of zero-padded keys) are excluded.
+static inline float max_of(const float* s, int len) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int t = 0;
+  for (; t + 8 <= len; t += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(s + t));
+  if (t < len) {
+    const __m256i mk = mask_first_avx2(len - t);  // maskload: s may end at len (cls_probs)
+    const __m256 tail = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(s + t, mk),
+                                         _mm256_castsi256_ps(mk));
+    m = _mm256_max_ps(m, tail);
+  }
+  return hmax_avx2(m);
+}
+
+// The CLS query's scores p[0, n) -> its probabilities, in place (max, exp, sum in key order, scale).
+static inline void cls_softmax(float* p, int n) {
+  const float m = max_of(p, n);
+  float l = 0.f;
+  for (int t = 0; t < n; ++t) {
+    p[t] = std::exp(p[t] - m);
+    l += p[t];
+  }
+  const float inv = 1.f / l;
+  for (int t = 0; t < n; ++t) p[t] *= inv;
+}
+
+// 8 x 8 transpose of the rows r[0..8) (8 floats each) into c[0..8): c[j][i] = r[i][j]. Data movement only.
+static inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// K of one head (rows t < n of K, row stride ld, hd columns, hd % 8 == 0) into key blocks:
+// kt[b][j][k] = K[16 b + k][j] for the n16 = round_up(n, 16) keys, zero for t >= n. 8 x 8 tiles.
+static inline void transpose_k(const float* K, int64_t ld, int n, int n16, int hd, float* kt) {
+  for (int b0 = 0; b0 < n16; b0 += 16) {
+    float* blk = kt + size_t(b0 / 16) * hd * 16;
+    for (int j0 = 0; j0 < hd; j0 += 8) {
+      __m256 lo[8], hi[8];  // keys b0 .. b0 + 8 and b0 + 8 .. b0 + 16 of columns j0 .. j0 + 8
+      for (int i = 0; i < 8; ++i) {
+        lo[i] = b0 + i < n ? _mm256_loadu_ps(K + (b0 + i) * ld + j0) : _mm256_setzero_ps();
+        hi[i] = b0 + 8 + i < n ? _mm256_loadu_ps(K + (b0 + 8 + i) * ld + j0) : _mm256_setzero_ps();
+      }
+      transpose8(lo);
+      transpose8(hi);
+      for (int j = 0; j < 8; ++j) {  // both halves of a 64-byte row of the block, one after the other
+        _mm256_store_ps(blk + size_t(j0 + j) * 16, lo[j]);
+        _mm256_store_ps(blk + size_t(j0 + j) * 16 + 8, hi[j]);
+      }
+    }
+  }
+}
+
+// qq[j] = q[j] * scale for j < hd (hd % 8 == 0): the same products as one scalar multiply each.
+static inline void scale_query(const float* q, float scale, int hd, float* qq) {
+  const __m256 sv = _mm256_set1_ps(scale);
+  for (int j = 0; j < hd; j += 8) _mm256_storeu_ps(qq + j, _mm256_mul_ps(_mm256_loadu_ps(q + j), sv));
+}
+
+}  // namespace
+}  // namespace triage::kernels::detail
