@@ -1,16 +1,19 @@
 // What the AVX2 and AVX-512 attention kernels (attention_f32_avx2.cpp, attention_f32_avx512.cpp) share,
 // so the two give the same bits: the softmax pieces (the running max over a score tile, exp and the
 // tile's sum in one fixed order, the CLS query's probability row), the tiled transpose of K into key
-// blocks (used by the AVX-512 kernel; the AVX2 one keeps a scalar loop, see there) and the scaling of a
-// query. 256-bit code (the AVX-512 file is compiled with AVX2 too).
+// blocks, the scaling of a query, the scratch layout, and the loop over query groups and key tiles. 256-bit code (the AVX-512 file is compiled with AVX2 too).
 #pragma once
 
 #include <cmath>
 
+#include "kernels/cpu/internal.h"
 #include "kernels/cpu/simd_avx2.h"
 
 namespace triage::kernels::detail {
 namespace {
+
+constexpr int kTile = 128;  // keys per online-softmax tile
+constexpr int kQB = 4;      // queries sharing each key-block load
 
 // In place p = exp(s - m) over [0, len) (lanes past len computed but ignored); returns sum p over
 // [0, len) in a fixed order (8 lanes, then horizontal).
@@ -103,6 +106,101 @@ static inline void transpose_k(const float* K, int64_t ld, int n, int n16, int h
 static inline void scale_query(const float* q, float scale, int hd, float* qq) {
   const __m256 sv = _mm256_set1_ps(scale);
   for (int j = 0; j < hd; j += 8) _mm256_storeu_ps(qq + j, _mm256_mul_ps(_mm256_loadu_ps(q + j), sv));
+}
+
+// The online softmax of a group of NQ queries over the key tiles, and the output: common to both
+// kernels, which supply their width's pieces in Ops:
+//   template <int NQ> static void scores(const float* const* qs, const float* kt, int hd, int t0, int nb16,
+//                                        float (*s)[kTile]);   // s[qi][t - t0] = q_qi . k_t
+//   template <int NQ> static void pv_group(float* obuf, int hd, const float (*p)[kTile], const float* v,
+//                                          int64_t ldv, int len);   // obuf[qi] += sum_t p[qi][t] v_t
+//   static void scale(float* dst, const float* src, int hd, float f);   // dst = src * f, elementwise
+template <class Ops, int NQ>
+static void query_group(const AttentionArgs& a, int hd, int col, const float* kt, int i0, float* qbuf, float* obuf,
+                        float (*s)[kTile]) {
+  const int n = a.n_tokens;
+  const float* V = a.qkv + 2 * a.dim + col;
+  const float* qs[kQB];
+  float m[kQB], l[kQB];
+  for (int qi = 0; qi < NQ; ++qi) {
+    float* qq = qbuf + qi * hd;
+    scale_query(a.qkv + (i0 + qi) * a.ld_qkv + col, a.scale, hd, qq);  // fold the scale into q
+    qs[qi] = qq;
+    m[qi] = -INFINITY;
+    l[qi] = 0.f;
+    for (int j = 0; j < hd; ++j) obuf[qi * hd + j] = 0.f;
+  }
+  for (int t0 = 0; t0 < n; t0 += kTile) {
+    const int len = n - t0 < kTile ? n - t0 : kTile;
+    Ops::template scores<NQ>(qs, kt, hd, t0, (len + 15) / 16, s);
+    for (int qi = 0; qi < NQ; ++qi) {
+      const float mt = max_of(s[qi], len);
+      const float mn = mt > m[qi] ? mt : m[qi];
+      const float alpha = std::exp(m[qi] - mn);  // 0 on the first tile (exp(-inf))
+      const float ps = exp_sum(s[qi], len, mn);
+      if (t0 > 0) Ops::scale(obuf + qi * hd, obuf + qi * hd, hd, alpha);
+      l[qi] = l[qi] * alpha + ps;
+      m[qi] = mn;
+    }
+    Ops::template pv_group<NQ>(obuf, hd, s, V + t0 * a.ld_qkv, a.ld_qkv, len);
+  }
+  for (int qi = 0; qi < NQ; ++qi) Ops::scale(a.out + (i0 + qi) * a.ld_out + col, obuf + qi * hd, hd, 1.f / l[qi]);
+}
+
+// Scratch floats of one call: KT [n16/16][hd][16] (from a 64-byte boundary), scaled q and o for kQB
+// queries, and the score tile, placed 2 KB past KT's start modulo 4 KB. The score tile is stored at the
+// end of each key block, just before the next block's first KT rows are loaded; at an address equal to
+// those modulo 4 KB the loads wait on the stores (4K aliasing), which made these kernels 15-50% slower
+// whenever the stack happened to put the tile there (2026-12-07, Zen 4).
+static inline size_t attention_scratch_floats_shared(int n_tokens, int hd) {
+  return 16 + size_t(hd) * round_up(n_tokens, 16) + 2 * kQB * size_t(hd) + 1024 + size_t(kQB) * kTile;
+}
+struct AttnScratch {
+  float* kt;
+  float* qbuf;
+  float* obuf;
+  float (*s)[kTile];
+};
+static inline AttnScratch attention_scratch_layout(float* scratch, int n_tokens, int hd) {
+  AttnScratch r;
+  r.kt = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t(63));
+  r.qbuf = r.kt + size_t(hd) * round_up(n_tokens, 16);
+  r.obuf = r.qbuf + kQB * hd;
+  const uintptr_t kt = reinterpret_cast<uintptr_t>(r.kt), end = reinterpret_cast<uintptr_t>(r.obuf + kQB * hd);
+  const uintptr_t want = (kt + 2048) & 4095;                   // the tile's address modulo 4 KB
+  const uintptr_t s = end + ((want - (end & 4095)) & 4095);    // the first such address at or after end
+  r.s = reinterpret_cast<float (*)[kTile]>(s);
+  return r;
+}
+
+// Queries [q0, q1) of one head with K already in key blocks at sc.kt, then the CLS query's probability
+// row when asked for and q0 == 0.
+template <class Ops>
+static void attend(const AttentionArgs& a, int head, int q0, int q1, const AttnScratch& sc) {
+  const int n = a.n_tokens, hd = a.dim / a.heads, col = head * hd;
+  const float* kt = sc.kt;
+  float *qbuf = sc.qbuf, *obuf = sc.obuf;
+  int i = q0;
+  for (; i + kQB <= q1; i += kQB) query_group<Ops, kQB>(a, hd, col, kt, i, qbuf, obuf, sc.s);
+  switch (q1 - i) {
+    case 3: query_group<Ops, 3>(a, hd, col, kt, i, qbuf, obuf, sc.s); break;
+    case 2: query_group<Ops, 2>(a, hd, col, kt, i, qbuf, obuf, sc.s); break;
+    case 1: query_group<Ops, 1>(a, hd, col, kt, i, qbuf, obuf, sc.s); break;
+    default: break;
+  }
+  if (a.cls_probs && q0 == 0) {
+    // The CLS query's probabilities over all keys: two passes over a row of n (caller memory).
+    float* p = a.cls_probs;
+    scale_query(a.qkv + col, a.scale, hd, qbuf);
+    const float* qs[1] = {qbuf};
+    float (*s)[kTile] = sc.s;
+    for (int t0 = 0; t0 < n; t0 += kTile) {
+      const int len = n - t0 < kTile ? n - t0 : kTile;
+      Ops::template scores<1>(qs, kt, hd, t0, (len + 15) / 16, s);
+      for (int t = 0; t < len; ++t) p[t0 + t] = s[0][t];
+    }
+    cls_softmax(p, n);
+  }
 }
 
 }  // namespace
