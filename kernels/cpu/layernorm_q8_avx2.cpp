@@ -88,6 +88,23 @@ static inline float ln_one(const float* x, int i, LnStats st, const float* g, co
   return v * (g ? g[i] : 1.f) + (b ? b[i] : 0.f);
 }
 
+// One row's int8 values round(v(t) * 127 / amax), clamped to +-127, and its scale amax / 127; zeros
+// and scale 0 for a row whose amax is 0 (or NaN). vec(t): the 8 values at t; one(t): the value at t.
+template <class Vec, class One>
+static inline void quantize_row(int8_t* yr, float* scale, int dim, float amax, Vec vec, One one) {
+  if (!(amax > 0.f)) {
+    for (int t = 0; t < dim; ++t) yr[t] = 0;
+    *scale = 0.f;
+    return;
+  }
+  const float inv = 127.f / amax;
+  const __m256 iv = _mm256_set1_ps(inv);
+  int t = 0;
+  for (; t + 8 <= dim; t += 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + t), q8_of(vec(t), iv));
+  for (; t < dim; ++t) yr[t] = q8_scalar(one(t), inv);
+  *scale = amax / 127.f;
+}
+
 // Runs body<R>(r0) over rows [0, rows) in groups of kRows, the rest in one smaller group.
 template <class Body>
 static inline void row_groups(int rows, Body&& body) {
@@ -121,20 +138,9 @@ void quantize_rows_q8_avx2(const float* x, int64_t ldx, int rows, int dim, int8_
       amax[r] = hmax_avx2(m[r]);
       for (int t = i; t < dim; ++t) amax[r] = std::fmax(amax[r], std::fabs(xr[r][t]));
     }
-    for (int r = 0; r < R; ++r) {
-      int8_t* yr = y + (r0 + r) * ldy;
-      if (!(amax[r] > 0.f)) {
-        for (int t = 0; t < dim; ++t) yr[t] = 0;
-        y_scale[r0 + r] = 0.f;
-        continue;
-      }
-      const float inv = 127.f / amax[r];
-      const __m256 iv = _mm256_set1_ps(inv);
-      int t = 0;
-      for (; t + 8 <= dim; t += 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + t), q8_of(_mm256_loadu_ps(xr[r] + t), iv));
-      for (; t < dim; ++t) yr[t] = q8_scalar(xr[r][t], inv);
-      y_scale[r0 + r] = amax[r] / 127.f;
-    }
+    for (int r = 0; r < R; ++r)
+      quantize_row(y + (r0 + r) * ldy, y_scale + r0 + r, dim, amax[r], [&](int t) { return _mm256_loadu_ps(xr[r] + t); },
+                   [&](int t) { return xr[r][t]; });
   });
 }
 
@@ -173,21 +179,9 @@ void layernorm_quant_q8_avx2(const float* x, int64_t ldx, int rows, int dim, con
       amax[r] = hmax_avx2(m[r]);
       for (int t = i; t < dim; ++t) amax[r] = std::fmax(amax[r], std::fabs(ln_one(xr[r], t, st[r], g, b)));
     }
-    for (int r = 0; r < R; ++r) {
-      int8_t* yr = y + (r0 + r) * ldy;
-      if (!(amax[r] > 0.f)) {
-        for (int t = 0; t < dim; ++t) yr[t] = 0;
-        y_scale[r0 + r] = 0.f;
-        continue;
-      }
-      const float inv = 127.f / amax[r];
-      const __m256 iv = _mm256_set1_ps(inv);
-      int t = 0;
-      for (; t + 8 <= dim; t += 8)
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(yr + t), q8_of(ln_vec(xr[r], t, st[r], g, b), iv));
-      for (; t < dim; ++t) yr[t] = q8_scalar(ln_one(xr[r], t, st[r], g, b), inv);
-      y_scale[r0 + r] = amax[r] / 127.f;
-    }
+    for (int r = 0; r < R; ++r)
+      quantize_row(y + (r0 + r) * ldy, y_scale + r0 + r, dim, amax[r],
+                   [&](int t) { return ln_vec(xr[r], t, st[r], g, b); }, [&](int t) { return ln_one(xr[r], t, st[r], g, b); });
   });
 }
 
