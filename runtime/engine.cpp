@@ -78,7 +78,8 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
   // Plan for the worst case of the chosen policy: every image escalated, with K = topk or Gc.
   const bool cfvit = cfg_.arch == Arch::CfVit;
   fine_k_ = opts.force == TRIAGE_FORCE_FINE_ALL ? cfg_.Gc : cfg_.K;
-  shape_.batch = static_cast<int>(opts.max_batch);
+  // classify runs a batch in chunks of kChunkImages, so the activations are planned for at most that many.
+  shape_.batch = static_cast<int>(opts.max_batch < static_cast<uint32_t>(kChunkImages) ? opts.max_batch : kChunkImages);
   shape_.threads = static_cast<int>(opts.threads);
   shape_.coarse = cfvit;
   shape_.fine_k = !cfvit ? 0 : opts.force == TRIAGE_FORCE_COARSE ? -1 : fine_k_;

@@ -31,7 +31,8 @@ class Engine {
 
   // Validates n images and classifies them. false + err on an invalid argument (nothing computed).
   bool classify(const triage_image* images, int n, triage_result* results, Error& err);
-  // Images per forward sweep: a larger batch runs as consecutive chunks (classify, engine.cpp).
+  // Images per forward sweep: a larger batch runs as consecutive chunks (classify, engine.cpp), and the
+  // activation arena is planned for at most this many images whatever options.max_batch says.
   static constexpr int kChunkImages = 8;
   void info(triage_model_info& out) const;
   // The final-norm CLS features of image `index` of the last classify call in pass `route`.

@@ -194,7 +194,8 @@ typedef struct triage_model triage_model;
 void triage_options_init(triage_options* opts);
 
 /* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch,
- * force and the ISA matter; options.arena is ignored). The same number triage_model_info.arena_bytes
+ * force and the ISA matter; options.arena is ignored; a batch runs in chunks of at most 8 images, so
+ * max_batch beyond 8 does not grow it). The same number triage_model_info.arena_bytes
  * reports after open. It validates and packs the model like an open (then frees it), so call it at
  * initialisation, not per image. */
 triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts,

@@ -160,6 +160,38 @@ TEST(Features, BatchesRunInChunksKeepEveryImagesState) {
   }
 }
 
+// The activation arena is planned for one chunk: beyond 8 images max_batch no longer grows it, and a
+// batch of 19 classifies in caller memory of that size.
+TEST(Features, ArenaStopsGrowingAtTheChunk) {
+  RandomModelSpec s;
+  s.seed = 22;
+  const std::vector<uint8_t> bytes = make_random_model(s);
+  size_t a1 = 0, a8 = 0, a19 = 0, a200 = 0;
+  triage_options o = options(2, 1, TRIAGE_FORCE_NONE);
+  ASSERT_EQ(triage_arena_size(bytes.data(), bytes.size(), &o, &a1), TRIAGE_OK);
+  o.max_batch = 8;
+  ASSERT_EQ(triage_arena_size(bytes.data(), bytes.size(), &o, &a8), TRIAGE_OK);
+  o.max_batch = 19;
+  ASSERT_EQ(triage_arena_size(bytes.data(), bytes.size(), &o, &a19), TRIAGE_OK);
+  o.max_batch = 200;
+  ASSERT_EQ(triage_arena_size(bytes.data(), bytes.size(), &o, &a200), TRIAGE_OK);
+  EXPECT_LT(a1, a8);
+  EXPECT_EQ(a8, a19);
+  EXPECT_EQ(a8, a200);
+  std::vector<unsigned char> mem(a19 + 64);
+  o.max_batch = 19;
+  o.arena = mem.data() + (64 - reinterpret_cast<uintptr_t>(mem.data()) % 64) % 64;
+  o.arena_size = a19;
+  Model mod;
+  ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &mod.m), TRIAGE_OK) << triage_open_error();
+  std::vector<TestImage> imgs;
+  std::vector<triage_image> views;
+  for (int i = 0; i < 19; ++i) imgs.push_back(make_random_image(400 + i, 30 + i, 37 + 2 * i, s.C, false));
+  for (const TestImage& t : imgs) views.push_back(view(t));
+  std::vector<triage_result> res(19);
+  EXPECT_EQ(triage_classify_batch(mod.m, views.data(), views.size(), res.data()), TRIAGE_OK) << triage_last_error(mod.m);
+}
+
 TEST(Features, ArgumentErrors) {
   RandomModelSpec s;
   const std::vector<uint8_t> bytes = make_random_model(s);
