@@ -1,6 +1,6 @@
-// Every activation buffer of the forward passes, sized for the worst case (max_batch images, every one
-// escalated) and placed by liveness in one arena (arena_plan.h). Built at load; classify only reads
-// the pointers.
+// Every activation buffer of the forward passes, sized for the worst case (WorkspaceShape::batch images,
+// every one escalated: the engine plans min(max_batch, 8), the chunk a batch runs in) and placed by
+// liveness in one arena (arena_plan.h). Built at load; classify only reads the pointers.
 #pragma once
 
 #include <cstdint>
