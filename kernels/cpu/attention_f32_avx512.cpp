@@ -16,99 +16,86 @@
 namespace triage::kernels::detail {
 namespace {
 
-// s[qi][t - t0] = (q_qi * scale) . k_t for t in [t0, t0 + 16 nb16). KT is blocked by 16 keys
-// ([n16/16][hd][16], 64-byte aligned), two blocks per step.
-template <int NQ>
-static void scores(const float* const* qs, const float* kt, int hd, int t0, int nb16, float (*s)[kTile]) {
-  int b = 0;
-  for (; b + 2 <= nb16; b += 2) {
-    __m512 acc[NQ][2];
+// This kernel's pieces of the shared query loop (attention_shared_avx2.h: attend).
+struct Ops {
+  // s[qi][t - t0] = (q_qi * scale) . k_t for t in [t0, t0 + 16 nb16). KT is blocked by 16 keys
+  // ([n16/16][hd][16], 64-byte aligned), two blocks per step.
+  template <int NQ>
+  static void scores(const float* const* qs, const float* kt, int hd, int t0, int nb16, float (*s)[kTile]) {
+    int b = 0;
+    for (; b + 2 <= nb16; b += 2) {
+      __m512 acc[NQ][2];
 #pragma GCC unroll 4
-    for (int qi = 0; qi < NQ; ++qi) acc[qi][0] = acc[qi][1] = _mm512_setzero_ps();
-    const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
-    const float* kp1 = kp + size_t(hd) * 16;
-    for (int j = 0; j < hd; ++j) {
-      const __m512 k0 = _mm512_load_ps(kp + j * 16);
-      const __m512 k1 = _mm512_load_ps(kp1 + j * 16);
+      for (int qi = 0; qi < NQ; ++qi) acc[qi][0] = acc[qi][1] = _mm512_setzero_ps();
+      const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
+      const float* kp1 = kp + size_t(hd) * 16;
+      for (int j = 0; j < hd; ++j) {
+        const __m512 k0 = _mm512_load_ps(kp + j * 16);
+        const __m512 k1 = _mm512_load_ps(kp1 + j * 16);
+#pragma GCC unroll 4
+        for (int qi = 0; qi < NQ; ++qi) {
+          const __m512 qv = _mm512_set1_ps(qs[qi][j]);
+          acc[qi][0] = _mm512_fmadd_ps(qv, k0, acc[qi][0]);
+          acc[qi][1] = _mm512_fmadd_ps(qv, k1, acc[qi][1]);
+        }
+      }
 #pragma GCC unroll 4
       for (int qi = 0; qi < NQ; ++qi) {
-        const __m512 qv = _mm512_set1_ps(qs[qi][j]);
-        acc[qi][0] = _mm512_fmadd_ps(qv, k0, acc[qi][0]);
-        acc[qi][1] = _mm512_fmadd_ps(qv, k1, acc[qi][1]);
+        _mm512_storeu_ps(&s[qi][b * 16], acc[qi][0]);
+        _mm512_storeu_ps(&s[qi][b * 16 + 16], acc[qi][1]);
+      }
+    }
+    if (b < nb16) {
+      __m512 acc[NQ];
+#pragma GCC unroll 4
+      for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm512_setzero_ps();
+      const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
+      for (int j = 0; j < hd; ++j) {
+        const __m512 k0 = _mm512_load_ps(kp + j * 16);
+#pragma GCC unroll 4
+        for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qs[qi][j]), k0, acc[qi]);
+      }
+#pragma GCC unroll 4
+      for (int qi = 0; qi < NQ; ++qi) _mm512_storeu_ps(&s[qi][b * 16], acc[qi]);
+    }
+  }
+
+  // o_q[c0 .. c0 + 16 CV) += sum_t p_q[t] * V[t][c0 ..] for the NQ queries of a group: each V load feeds
+  // NQ FMAs. Each output element is one FMA chain over t in order, as in the AVX2 kernel.
+  template <int NQ, int CV>
+  static void pv_chunk(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
+    __m512 acc[NQ][CV];
+#pragma GCC unroll 4
+    for (int qi = 0; qi < NQ; ++qi)
+#pragma GCC unroll 4
+      for (int c = 0; c < CV; ++c) acc[qi][c] = _mm512_loadu_ps(obuf + qi * hd + 16 * c);
+    for (int t = 0; t < len; ++t) {
+      const float* vt = v + t * ldv;
+      __m512 vv[CV];
+#pragma GCC unroll 4
+      for (int c = 0; c < CV; ++c) vv[c] = _mm512_loadu_ps(vt + 16 * c);
+#pragma GCC unroll 4
+      for (int qi = 0; qi < NQ; ++qi) {
+        const __m512 pt = _mm512_set1_ps(p[qi][t]);
+#pragma GCC unroll 4
+        for (int c = 0; c < CV; ++c) acc[qi][c] = _mm512_fmadd_ps(pt, vv[c], acc[qi][c]);
       }
     }
 #pragma GCC unroll 4
-    for (int qi = 0; qi < NQ; ++qi) {
-      _mm512_storeu_ps(&s[qi][b * 16], acc[qi][0]);
-      _mm512_storeu_ps(&s[qi][b * 16 + 16], acc[qi][1]);
-    }
+    for (int qi = 0; qi < NQ; ++qi)
+#pragma GCC unroll 4
+      for (int c = 0; c < CV; ++c) _mm512_storeu_ps(obuf + qi * hd + 16 * c, acc[qi][c]);
   }
-  if (b < nb16) {
-    __m512 acc[NQ];
-#pragma GCC unroll 4
-    for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm512_setzero_ps();
-    const float* kp = kt + size_t(t0 / 16 + b) * hd * 16;
-    for (int j = 0; j < hd; ++j) {
-      const __m512 k0 = _mm512_load_ps(kp + j * 16);
-#pragma GCC unroll 4
-      for (int qi = 0; qi < NQ; ++qi) acc[qi] = _mm512_fmadd_ps(_mm512_set1_ps(qs[qi][j]), k0, acc[qi]);
-    }
-#pragma GCC unroll 4
-    for (int qi = 0; qi < NQ; ++qi) _mm512_storeu_ps(&s[qi][b * 16], acc[qi]);
-  }
-}
 
-// o_q[c0 .. c0 + 16 CV) += sum_t p_q[t] * V[t][c0 ..] for the NQ queries of a group: each V load feeds
-// NQ FMAs. Each output element is one FMA chain over t in order, as in the AVX2 kernel.
-template <int NQ, int CV>
-static void pv_chunk(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
-  __m512 acc[NQ][CV];
-#pragma GCC unroll 4
-  for (int qi = 0; qi < NQ; ++qi)
-#pragma GCC unroll 4
-    for (int c = 0; c < CV; ++c) acc[qi][c] = _mm512_loadu_ps(obuf + qi * hd + 16 * c);
-  for (int t = 0; t < len; ++t) {
-    const float* vt = v + t * ldv;
-    __m512 vv[CV];
-#pragma GCC unroll 4
-    for (int c = 0; c < CV; ++c) vv[c] = _mm512_loadu_ps(vt + 16 * c);
-#pragma GCC unroll 4
-    for (int qi = 0; qi < NQ; ++qi) {
-      const __m512 pt = _mm512_set1_ps(p[qi][t]);
-#pragma GCC unroll 4
-      for (int c = 0; c < CV; ++c) acc[qi][c] = _mm512_fmadd_ps(pt, vv[c], acc[qi][c]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int qi = 0; qi < NQ; ++qi)
-#pragma GCC unroll 4
-    for (int c = 0; c < CV; ++c) _mm512_storeu_ps(obuf + qi * hd + 16 * c, acc[qi][c]);
-}
-
-template <int NQ>
-static void pv_group(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
-  int c = 0;
-  for (; c + 64 <= hd; c += 64) pv_chunk<NQ, 4>(obuf + c, hd, p, v + c, ldv, len);
-  if (c + 32 <= hd) {
-    pv_chunk<NQ, 2>(obuf + c, hd, p, v + c, ldv, len);
-    c += 32;
-  }
-  if (c < hd) pv_chunk<NQ, 1>(obuf + c, hd, p, v + c, ldv, len);
-}
-
-// This kernel's pieces of the shared query loop (attention_shared_avx2.h).
-struct Ops {
-  template <int NQ>
-  static void scores(const float* const* qs, const float* kt, int hd, int t0, int nb16, float (*s)[kTile]) {
-    detail::scores<NQ>(qs, kt, hd, t0, nb16, s);
-  }
   template <int NQ>
   static void pv_group(float* obuf, int hd, const float (*p)[kTile], const float* v, int64_t ldv, int len) {
-    detail::pv_group<NQ>(obuf, hd, p, v, ldv, len);
-  }
-  static void scale(float* dst, const float* src, int hd, float f) {
-    const __m512 fv = _mm512_set1_ps(f);
-    for (int c = 0; c < hd; c += 16) _mm512_storeu_ps(dst + c, _mm512_mul_ps(_mm512_loadu_ps(src + c), fv));
+    int c = 0;
+    for (; c + 64 <= hd; c += 64) pv_chunk<NQ, 4>(obuf + c, hd, p, v + c, ldv, len);
+    if (c + 32 <= hd) {
+      pv_chunk<NQ, 2>(obuf + c, hd, p, v + c, ldv, len);
+      c += 32;
+    }
+    if (c < hd) pv_chunk<NQ, 1>(obuf + c, hd, p, v + c, ldv, len);
   }
 };
 
@@ -117,12 +104,7 @@ struct Ops {
 size_t attention_scratch_floats_avx512(int n_tokens, int hd) { return attention_scratch_floats_shared(n_tokens, hd); }
 
 void attention_f32_avx512(const AttentionArgs& a, int head, int q0, int q1, float* scratch) {
-  const int n = a.n_tokens, hd = a.dim / a.heads, col = head * hd, n16 = round_up(n, 16);
-  const AttnScratch sc = attention_scratch_layout(scratch, n, hd);
-  float* kt = sc.kt;
-  const float* K = a.qkv + a.dim + col;
-  transpose_k(K, a.ld_qkv, n, n16, hd, kt);
-  attend<Ops>(a, head, q0, q1, sc);
+  attend<Ops>(a, head, q0, q1, scratch);
 }
 
 }  // namespace triage::kernels::detail

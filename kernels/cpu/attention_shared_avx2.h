@@ -102,10 +102,11 @@ static inline void transpose_k(const float* K, int64_t ld, int n, int n16, int h
   }
 }
 
-// qq[j] = q[j] * scale for j < hd (hd % 8 == 0): the same products as one scalar multiply each.
-static inline void scale_query(const float* q, float scale, int hd, float* qq) {
-  const __m256 sv = _mm256_set1_ps(scale);
-  for (int j = 0; j < hd; j += 8) _mm256_storeu_ps(qq + j, _mm256_mul_ps(_mm256_loadu_ps(q + j), sv));
+// dst[j] = src[j] * f for j < hd (hd % 8 == 0; dst may be src): the same products as one scalar multiply
+// each. Scales a query, rescales a running output, normalises a finished one.
+static inline void scale_row(const float* src, float f, int hd, float* dst) {
+  const __m256 fv = _mm256_set1_ps(f);
+  for (int j = 0; j < hd; j += 8) _mm256_storeu_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(src + j), fv));
 }
 
 // The online softmax of a group of NQ queries over the key tiles, and the output: common to both
@@ -114,7 +115,6 @@ static inline void scale_query(const float* q, float scale, int hd, float* qq) {
 //                                        float (*s)[kTile]);   // s[qi][t - t0] = q_qi . k_t
 //   template <int NQ> static void pv_group(float* obuf, int hd, const float (*p)[kTile], const float* v,
 //                                          int64_t ldv, int len);   // obuf[qi] += sum_t p[qi][t] v_t
-//   static void scale(float* dst, const float* src, int hd, float f);   // dst = src * f, elementwise
 template <class Ops, int NQ>
 static void query_group(const AttentionArgs& a, int hd, int col, const float* kt, int i0, float* qbuf, float* obuf,
                         float (*s)[kTile]) {
@@ -124,7 +124,7 @@ static void query_group(const AttentionArgs& a, int hd, int col, const float* kt
   float m[kQB], l[kQB];
   for (int qi = 0; qi < NQ; ++qi) {
     float* qq = qbuf + qi * hd;
-    scale_query(a.qkv + (i0 + qi) * a.ld_qkv + col, a.scale, hd, qq);  // fold the scale into q
+    scale_row(a.qkv + (i0 + qi) * a.ld_qkv + col, a.scale, hd, qq);  // fold the scale into q
     qs[qi] = qq;
     m[qi] = -INFINITY;
     l[qi] = 0.f;
@@ -138,13 +138,13 @@ static void query_group(const AttentionArgs& a, int hd, int col, const float* kt
       const float mn = mt > m[qi] ? mt : m[qi];
       const float alpha = std::exp(m[qi] - mn);  // 0 on the first tile (exp(-inf))
       const float ps = exp_sum(s[qi], len, mn);
-      if (t0 > 0) Ops::scale(obuf + qi * hd, obuf + qi * hd, hd, alpha);
+      if (t0 > 0) scale_row(obuf + qi * hd, alpha, hd, obuf + qi * hd);
       l[qi] = l[qi] * alpha + ps;
       m[qi] = mn;
     }
     Ops::template pv_group<NQ>(obuf, hd, s, V + t0 * a.ld_qkv, a.ld_qkv, len);
   }
-  for (int qi = 0; qi < NQ; ++qi) Ops::scale(a.out + (i0 + qi) * a.ld_out + col, obuf + qi * hd, hd, 1.f / l[qi]);
+  for (int qi = 0; qi < NQ; ++qi) scale_row(obuf + qi * hd, 1.f / l[qi], hd, a.out + (i0 + qi) * a.ld_out + col);
 }
 
 // Scratch floats of one call: KT [n16/16][hd][16] (from a 64-byte boundary), scaled q and o for kQB
@@ -173,12 +173,14 @@ static inline AttnScratch attention_scratch_layout(float* scratch, int n_tokens,
   return r;
 }
 
-// Queries [q0, q1) of one head with K already in key blocks at sc.kt, then the CLS query's probability
-// row when asked for and q0 == 0.
+// The whole kernel call: K of the head into key blocks in scratch, queries [q0, q1), then the CLS
+// query's probability row when asked for and q0 == 0.
 template <class Ops>
-static void attend(const AttentionArgs& a, int head, int q0, int q1, const AttnScratch& sc) {
+static void attend(const AttentionArgs& a, int head, int q0, int q1, float* scratch) {
   const int n = a.n_tokens, hd = a.dim / a.heads, col = head * hd;
-  const float* kt = sc.kt;
+  const AttnScratch sc = attention_scratch_layout(scratch, n, hd);
+  float* kt = sc.kt;
+  transpose_k(a.qkv + a.dim + col, a.ld_qkv, n, round_up(n, 16), hd, kt);
   float *qbuf = sc.qbuf, *obuf = sc.obuf;
   int i = q0;
   for (; i + kQB <= q1; i += kQB) query_group<Ops, kQB>(a, hd, col, kt, i, qbuf, obuf, sc.s);
@@ -191,7 +193,7 @@ static void attend(const AttentionArgs& a, int head, int q0, int q1, const AttnS
   if (a.cls_probs && q0 == 0) {
     // The CLS query's probabilities over all keys: two passes over a row of n (caller memory).
     float* p = a.cls_probs;
-    scale_query(a.qkv + col, a.scale, hd, qbuf);
+    scale_row(a.qkv + col, a.scale, hd, qbuf);
     const float* qs[1] = {qbuf};
     float (*s)[kTile] = sc.s;
     for (int t0 = 0; t0 < n; t0 += kTile) {

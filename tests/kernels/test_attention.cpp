@@ -41,6 +41,20 @@ void naive(const std::vector<float>& qkv, int n, int dim, int heads, int head, f
   }
 }
 
+// The arguments of case c over qkv (row stride ld) into out (row stride ld_out), scale 1 / sqrt(hd).
+AttentionArgs args_of(const Case& c, const float* qkv, int ld, float* out, int ld_out) {
+  AttentionArgs a;
+  a.qkv = qkv;
+  a.ld_qkv = ld;
+  a.n_tokens = c.n;
+  a.dim = c.heads * c.hd;
+  a.heads = c.heads;
+  a.scale = 1.f / std::sqrt(float(c.hd));
+  a.out = out;
+  a.ld_out = ld_out;
+  return a;
+}
+
 class Attention : public testing::TestWithParam<Isa> {};
 
 TEST_P(Attention, MatchesNaiveSoftmax) {
@@ -58,15 +72,7 @@ TEST_P(Attention, MatchesNaiveSoftmax) {
     std::vector<float> scratch(attention_scratch_floats(isa, c.n, c.hd));
     for (int h = 0; h < c.heads; ++h) {
       std::vector<float> cls(c.n, -1.f), cls2(c.n, -1.f);
-      AttentionArgs a;
-      a.qkv = qkv.data();
-      a.ld_qkv = ld;
-      a.n_tokens = c.n;
-      a.dim = dim;
-      a.heads = c.heads;
-      a.scale = scale;
-      a.out = out.data();
-      a.ld_out = dim + 2;
+      AttentionArgs a = args_of(c, qkv.data(), ld, out.data(), dim + 2);
       a.cls_probs = cls.data();
       attention_f32(isa, a, h, 0, c.n, scratch.data());
       std::vector<double> want, p0;
@@ -110,15 +116,7 @@ TEST(Attention, Avx512EqualsAvx2BitForBit) {
       out[v].assign(size_t(c.n) * dim, -7.f);
       cls[v].assign(size_t(c.heads) * c.n, -7.f);
       std::vector<float> scratch(attention_scratch_floats(isas[v], c.n, c.hd));
-      AttentionArgs a;
-      a.qkv = qkv.data();
-      a.ld_qkv = ld;
-      a.n_tokens = c.n;
-      a.dim = dim;
-      a.heads = c.heads;
-      a.scale = 1.f / std::sqrt(float(c.hd));
-      a.out = out[v].data();
-      a.ld_out = dim;
+      AttentionArgs a = args_of(c, qkv.data(), ld, out[v].data(), dim);
       for (int h = 0; h < c.heads; ++h) {
         a.cls_probs = cls[v].data() + size_t(h) * c.n;
         attention_f32(isas[v], a, h, 0, c.n, scratch.data());

@@ -61,6 +61,20 @@ struct Model {
 // in D = 64 terms move probabilities by ~1e-6; 1e-4 leaves margin and still fails on a wrong row.
 constexpr double kTol = 1e-4;
 
+// n random images (seed0 + i, sizes h0 + dh i by w0 + dw i; 16-bit where i % k16 == r16, none for k16 0)
+// and their views.
+struct Images {
+  std::vector<TestImage> imgs;
+  std::vector<triage_image> views;
+};
+Images random_images(int n, uint32_t seed0, int h0, int dh, int w0, int dw, int C, int k16, int r16) {
+  Images r;
+  for (int i = 0; i < n; ++i)
+    r.imgs.push_back(make_random_image(seed0 + i, h0 + dh * i, w0 + dw * i, C, k16 > 0 && i % k16 == r16));
+  for (const TestImage& t : r.imgs) r.views.push_back(view(t));
+  return r;
+}
+
 void check_batch(const RandomModelSpec& spec, uint32_t force, int n) {
   const std::vector<uint8_t> bytes = make_random_model(spec);
   const HeadF32 h = head_of(bytes);
@@ -71,12 +85,9 @@ void check_batch(const RandomModelSpec& spec, uint32_t force, int n) {
   info.struct_size = sizeof info;
   ASSERT_EQ(triage_get_info(mod.m, &info), TRIAGE_OK);
   ASSERT_EQ(info.embed_dim, static_cast<uint32_t>(spec.D));
-  std::vector<TestImage> imgs;
-  std::vector<triage_image> views;
-  for (int i = 0; i < n; ++i) imgs.push_back(make_random_image(100 + i, 40 + 7 * i, 50 + 3 * i, spec.C, i % 2 == 1));
-  for (const TestImage& t : imgs) views.push_back(view(t));
+  const Images im = random_images(n, 100, 40, 7, 50, 3, spec.C, 2, 1);
   std::vector<triage_result> res(n);
-  ASSERT_EQ(triage_classify_batch(mod.m, views.data(), n, res.data()), TRIAGE_OK);
+  ASSERT_EQ(triage_classify_batch(mod.m, im.views.data(), n, res.data()), TRIAGE_OK);
   std::vector<float> f(spec.D);
   for (int i = 0; i < n; ++i) {
     const uint32_t route = res[i].route;
@@ -133,13 +144,11 @@ TEST(Features, BatchesRunInChunksKeepEveryImagesState) {
     const triage_options ob = options(2, n, TRIAGE_FORCE_NONE), o1 = options(2, 1, TRIAGE_FORCE_NONE);
     ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &ob, &batch.m), TRIAGE_OK) << triage_open_error();
     ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o1, &single.m), TRIAGE_OK) << triage_open_error();
-    std::vector<TestImage> imgs;
-    std::vector<triage_image> views;
-    for (int i = 0; i < n; ++i) imgs.push_back(make_random_image(300 + i, 33 + 5 * i, 41 + 2 * i, s.C, i % 3 == 0));
-    for (const TestImage& t : imgs) views.push_back(view(t));
+    const Images im = random_images(n, 300, 33, 5, 41, 2, s.C, 3, 0);
+    const std::vector<triage_image>& views = im.views;
     std::vector<triage_result> res(n);
     ASSERT_EQ(triage_classify_batch(batch.m, views.data(), n, res.data()), TRIAGE_OK);
-    std::vector<float> ob_scores(TRIAGE_OOD_SCORES), o1_scores(TRIAGE_OOD_SCORES), fb(s.D), f1(s.D);
+    std::vector<float> o1_scores(TRIAGE_OOD_SCORES), f1(s.D);
     std::vector<std::vector<float>> feats(n, std::vector<float>(s.D));
     std::vector<std::vector<float>> oods(n, std::vector<float>(TRIAGE_OOD_SCORES));
     for (int i = 0; i < n; ++i) {  // read every image's state of the batch call first
@@ -184,12 +193,9 @@ TEST(Features, ArenaStopsGrowingAtTheChunk) {
   o.arena_size = a19;
   Model mod;
   ASSERT_EQ(triage_open_memory(bytes.data(), bytes.size(), &o, &mod.m), TRIAGE_OK) << triage_open_error();
-  std::vector<TestImage> imgs;
-  std::vector<triage_image> views;
-  for (int i = 0; i < 19; ++i) imgs.push_back(make_random_image(400 + i, 30 + i, 37 + 2 * i, s.C, false));
-  for (const TestImage& t : imgs) views.push_back(view(t));
+  const Images im = random_images(19, 400, 30, 1, 37, 2, s.C, 0, 0);
   std::vector<triage_result> res(19);
-  EXPECT_EQ(triage_classify_batch(mod.m, views.data(), views.size(), res.data()), TRIAGE_OK) << triage_last_error(mod.m);
+  EXPECT_EQ(triage_classify_batch(mod.m, im.views.data(), im.views.size(), res.data()), TRIAGE_OK) << triage_last_error(mod.m);
 }
 
 TEST(Features, ArgumentErrors) {

@@ -217,7 +217,8 @@ def main():
         assert args.stage == "student" and teacher is not None, "--feat-kd needs a student with a teacher"
         assert ARCH.get("keep_coarse") is None and ARCH.get("keep_fine") is None, "--feat-kd: no token skipping"
         torch.manual_seed(args.seed + 7)
-        heads = FeatureHeads(ARCH["dim"], 112, 1280)
+        c16 = teacher._blocks[EfficientNetLite0.STRIDE16_BLOCK]._project_conv.out_channels  # the maps' channels
+        heads = FeatureHeads(ARCH["dim"], c16, teacher._conv_head.out_channels)
     opt = torch.optim.AdamW(param_groups(model, args.wd) + (param_groups(heads, args.wd) if heads else []),
                             lr=lr, betas=(0.9, 0.999))
     steps_per_epoch = (n_train + args.bs - 1) // args.bs
