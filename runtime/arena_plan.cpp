@@ -2,35 +2,40 @@
 #include "runtime/arena_plan.h"
 
 #include <algorithm>
-#include <numeric>
+#include <utility>
 
 #include "runtime/checked.h"
 
 namespace triage::rt {
 
-bool plan_arena(const std::vector<BufferReq>& reqs, ArenaPlan& out) {
+bool plan_arena(std::span<const BufferReq> reqs, ArenaPlan& out) {
   const size_t n = reqs.size();
-  std::vector<size_t> size(n);
-  for (size_t i = 0; i < n; ++i)
+  if (n > kMaxArenaBuffers) return false;
+  size_t size[kMaxArenaBuffers], order[kMaxArenaBuffers], placed[kMaxArenaBuffers];
+  std::pair<size_t, size_t> busy[kMaxArenaBuffers];
+  for (size_t i = 0; i < n; ++i) {
     if (!align_up_ok(reqs[i].bytes, kArenaAlign, size[i])) return false;
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
+    order[i] = i;
+  }
   // Largest first; ties by index, so the plan never depends on sort stability.
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size[a] != size[b] ? size[a] > size[b] : a < b; });
+  std::sort(order, order + n, [&](size_t a, size_t b) { return size[a] != size[b] ? size[a] > size[b] : a < b; });
 
-  out.offsets.assign(n, 0);
-  out.total = 0;
-  std::vector<size_t> placed;
-  for (size_t i : order) {
+  out = ArenaPlan{};
+  size_t n_placed = 0;
+  for (size_t o = 0; o < n; ++o) {
+    const size_t i = order[o];
     if (size[i] == 0) continue;
     // Intervals (in bytes) already taken by buffers alive at the same time, sorted by offset.
-    std::vector<std::pair<size_t, size_t>> busy;
-    for (size_t j : placed)
+    size_t n_busy = 0;
+    for (size_t q = 0; q < n_placed; ++q) {
+      const size_t j = placed[q];
       if (reqs[j].first <= reqs[i].last && reqs[i].first <= reqs[j].last)
-        busy.emplace_back(out.offsets[j], out.offsets[j] + size[j]);
-    std::sort(busy.begin(), busy.end());
+        busy[n_busy++] = {out.offsets[j], out.offsets[j] + size[j]};
+    }
+    std::sort(busy, busy + n_busy);
     size_t off = 0;
-    for (const auto& [b, e] : busy) {
+    for (size_t q = 0; q < n_busy; ++q) {
+      const auto [b, e] = busy[q];
       size_t end;
       if (!add_ok(off, size[i], end)) return false;
       if (end <= b) break;  // fits in the gap before this interval
@@ -40,7 +45,7 @@ bool plan_arena(const std::vector<BufferReq>& reqs, ArenaPlan& out) {
     if (!add_ok(off, size[i], end)) return false;
     out.offsets[i] = off;
     out.total = std::max(out.total, end);
-    placed.push_back(i);
+    placed[n_placed++] = i;
   }
   return true;
 }

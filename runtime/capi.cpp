@@ -77,7 +77,11 @@ triage_status open_span(const void* data, size_t size, const triage_options* opt
       return;
     }
     if (!resolve_options(opts, o, err)) return;
-    m = new triage_model;
+    m = new (std::nothrow) triage_model;
+    if (!m) {
+      err.set(TRIAGE_E_NOMEM, "cannot allocate the model handle");
+      return;
+    }
     if (!m->engine.load({static_cast<const uint8_t*>(data), size}, o, triage::rt::Engine::Mode::Open, err)) return;
   });
   if (err) {

@@ -65,7 +65,7 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
   if (bytes.size() > TRIAGE_MAX_MODEL_BYTES)
     return err.set(TRIAGE_E_LIMIT, "model of %zu bytes exceeds the cap", bytes.size());
   LoadedModel lm;
-  if (!load_model(bytes, opts.public_key, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, label_ptrs_,
+  if (!load_model(bytes, opts.public_key, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, text_,
                   err))
     return false;
   const ModelTensors& tensors = lm.tensors;
@@ -104,12 +104,10 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
   ex.scratch = ws_.scratch;
   ex.scratch_floats = ws_.scratch_floats;
   fwd_.init(&cfg_, &pm_, &ws_, ex);
-  probs_.assign(static_cast<size_t>(opts.max_batch) * cfg_.ncls(), 0.0f);
-  ood_.assign(opts.max_batch, 0.0f);
-  in_stats_.assign(opts.max_batch, InputStats{});
-  esc_.assign(opts.max_batch, 0);
-  cls_rows_.assign(static_cast<size_t>(opts.max_batch) * 2 * cfg_.D, 0.0f);
-  cls_pass_.assign(static_cast<size_t>(opts.max_batch), 0);
+  const size_t nb = opts.max_batch;
+  if (!probs_.resize(nb * static_cast<size_t>(cfg_.ncls())) || !ood_.resize(nb) || !in_stats_.resize(nb) ||
+      !esc_.resize(nb) || !cls_rows_.resize(nb * 2 * static_cast<size_t>(cfg_.D)) || !cls_pass_.resize(nb))
+    return err.set(TRIAGE_E_NOMEM, "cannot allocate the result rows of %zu images", nb);
   last_n_ = 0;
   return true;
 }
@@ -142,7 +140,7 @@ bool Engine::check_image(const triage_image& img, int i, Error& err) const {
 
 void Engine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
   const int n = cfg_.ncls();
-  decide_final_result(logits, n, cfg_.good, router_, label_ptrs_.data(), in_stats_[static_cast<size_t>(i)], route,
+  decide_final_result(logits, n, cfg_.good, router_, cfg_.labels, in_stats_[static_cast<size_t>(i)], route,
                       probs_.data() + static_cast<size_t>(i) * n, &ood_[static_cast<size_t>(i)], r);
 }
 
@@ -204,7 +202,7 @@ void Engine::classify_chunk(const triage_image* images, int n, triage_result* re
     } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
       escalate = true;
     } else {
-      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, label_ptrs_.data(), in_stats_[g], p, &ood_[g], r);
+      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, cfg_.labels, in_stats_[g], p, &ood_[g], r);
     }
     if (escalate) esc_[m++] = i;
   }
@@ -264,7 +262,7 @@ bool Engine::ood_scores(size_t index, float* out, size_t count, Error& err) cons
 
 void Engine::info(triage_model_info& o) const {
   const bool cfvit = cfg_.arch == Arch::CfVit;
-  fill_model_info(cfg_, router_, label_ptrs_.data(), o);
+  fill_model_info(cfg_, router_, cfg_.labels, o);
   o.isa = kernels::isa_name(isa_);
   o.tokens_fine = static_cast<uint32_t>(cfg_.tokens_fine(fine_k_));
   o.topk = static_cast<uint32_t>(cfvit ? fine_k_ : 0);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <span>
-#include <vector>
 
 #include "runtime/aligned_buffer.h"
 #include "runtime/error.h"
@@ -14,6 +13,7 @@
 #include "runtime/thread_pool.h"
 #include "runtime/triage.h"
 #include "runtime/workspace.h"
+#include "weights_format/fallible_array.h"
 
 namespace triage::rt {
 
@@ -67,14 +67,15 @@ class Engine {
   ThreadPool pool_;
   Forward fwd_;
   int fine_k_ = 0;                       // K used when escalating (topk, or Gc for fine-all)
-  std::vector<float> probs_;             // [max_batch, ncls]
-  std::vector<float> ood_;               // [max_batch] OOD score of each image's deciding pass
-  std::vector<InputStats> in_stats_;     // [max_batch] input statistics of each image (OOD test)
+  // Sized at open, each one fallible allocation (NOMEM), never resized while classifying.
+  FallibleArray<float> probs_;           // [max_batch, ncls]
+  FallibleArray<float> ood_;             // [max_batch] OOD score of each image's deciding pass
+  FallibleArray<InputStats> in_stats_;   // [max_batch] input statistics of each image (OOD test)
   OpProfile* profile_ = nullptr;         // set_profile
-  std::vector<int> esc_;                 // [max_batch] escalated images of the current batch
-  std::vector<const char*> label_ptrs_;  // class names for info / results
-  std::vector<float> cls_rows_;          // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call
-  std::vector<uint8_t> cls_pass_;        // [max_batch] bit 0: coarse row valid, bit 1: fine row valid
+  FallibleArray<int> esc_;               // [max_batch] escalated images of the current batch
+  ModelText text_;                       // model name and class names (cfg_ points into it)
+  FallibleArray<float> cls_rows_;        // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call
+  FallibleArray<uint8_t> cls_pass_;      // [max_batch] bit 0: coarse row valid, bit 1: fine row valid
   int last_n_ = 0;                       // images of the last classify call
   size_t weights_bytes_ = 0;             // packed weights (Mode::WeightsSize and after open)
 };

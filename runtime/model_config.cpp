@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <iterator>
+#include <span>
+#include <string_view>
 #include <utility>
 
 namespace triage::rt {
@@ -40,7 +42,7 @@ struct Meta {
     }
     return err.set(TRIAGE_E_FORMAT, "metadata key '%s': %s", key, e.message.c_str());
   }
-  bool str(const char* key, std::string& out) {
+  bool str(const char* key, std::string_view& out) {
     trw::Error e;
     if (f.get_str(key, out, e)) return true;
     return err.set(TRIAGE_E_FORMAT, "metadata key '%s': %s", key, e.message.c_str());
@@ -62,7 +64,7 @@ struct Meta {
   }
 };
 
-bool parse_dtype(const std::string& s, trw::DType& out) {
+bool parse_dtype(std::string_view s, trw::DType& out) {
   if (s == "f32") out = trw::DType::F32;
   else if (s == "f16") out = trw::DType::F16;
   else if (s == "bf16") out = trw::DType::BF16;
@@ -71,28 +73,46 @@ bool parse_dtype(const std::string& s, trw::DType& out) {
   return true;
 }
 
-bool load_labels(Meta& m, ModelConfig& cfg, Error& err) {
+// The model name and the labels, copied into text (one allocation each) for cfg to point at.
+bool load_labels(Meta& m, std::string_view model_name, ModelConfig& cfg, ModelText& text, Error& err) {
   trw::Error e;
-  if (!m.f.get_str_array("labels", cfg.labels, e))
+  std::span<const std::string_view> labels;
+  if (!m.f.get_str_array("labels", labels, e))
     return err.set(TRIAGE_E_FORMAT, "metadata key 'labels': %s", e.message.c_str());
-  if (cfg.labels.size() < 1 || cfg.labels.size() > static_cast<size_t>(kMaxClasses))
-    return err.set(TRIAGE_E_LIMIT, "metadata 'labels' holds %zu classes (allowed 1..%d)", cfg.labels.size(),
-                   kMaxClasses);
-  for (const auto& l : cfg.labels)
+  if (labels.size() < 1 || labels.size() > static_cast<size_t>(kMaxClasses))
+    return err.set(TRIAGE_E_LIMIT, "metadata 'labels' holds %zu classes (allowed 1..%d)", labels.size(), kMaxClasses);
+  size_t chars = model_name.size() + 1;  // model.name is at most kMaxStringLen (the reader's cap): no overflow
+  for (std::string_view l : labels) {
     if (l.empty() || l.size() > static_cast<size_t>(kMaxLabelLen))
       return err.set(TRIAGE_E_FORMAT, "metadata 'labels' holds an empty or over-long (>%d) name", kMaxLabelLen);
-  std::string good;
+    chars += l.size() + 1;
+  }
+  if (!text.chars.resize(chars) || !text.labels.resize(labels.size()))
+    return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for the model's names", chars);
+  char* p = text.chars.data();
+  auto copy = [&p](std::string_view s) {
+    char* at = p;
+    for (char c : s) *p++ = c;
+    *p++ = '\0';
+    return at;
+  };
+  cfg.model_name = copy(model_name);
+  for (size_t i = 0; i < labels.size(); ++i) text.labels[i] = copy(labels[i]);
+  cfg.n_classes = static_cast<int>(labels.size());
+  cfg.labels = text.labels.data();
+  std::string_view good;
   if (!m.str("good_label", good)) return false;
   if (good.empty()) {  // no good class: every class is a defect class (runtime/router.h)
     cfg.good = -1;
     return true;
   }
-  for (size_t i = 0; i < cfg.labels.size(); ++i)
-    if (cfg.labels[i] == good) {
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] == good) {
       cfg.good = static_cast<int>(i);
       return true;
     }
-  return err.set(TRIAGE_E_FORMAT, "good_label '%s' is not one of the labels", good.c_str());
+  return err.set(TRIAGE_E_FORMAT, "good_label '%.*s' is not one of the labels", static_cast<int>(good.size() < 256 ? good.size() : 256),
+                 good.data());
 }
 
 bool load_input(Meta& m, ModelConfig& cfg, Error& err) {
@@ -154,11 +174,12 @@ bool load_router(Meta& m, ModelConfig& cfg) {
   r.calibrated = calibrated != 0;
   if (m.f.find_meta("router.class_review_thresholds")) {
     trw::Error e;
-    if (!m.f.get_f64_array("router.class_review_thresholds", r.class_review, e))
+    std::span<const double> cr;
+    if (!m.f.get_f64_array("router.class_review_thresholds", cr, e))
       return m.err.set(TRIAGE_E_FORMAT, "metadata key 'router.class_review_thresholds': %s", e.message.c_str());
-    if (r.class_review.size() != cfg.labels.size())
-      return m.err.set(TRIAGE_E_FORMAT, "router.class_review_thresholds holds %zu values for %zu classes",
-                       r.class_review.size(), cfg.labels.size());
+    if (cr.size() != static_cast<size_t>(cfg.ncls()) || !r.class_review.assign(cr.begin(), cr.end()))
+      return m.err.set(TRIAGE_E_FORMAT, "router.class_review_thresholds holds %zu values for %d classes", cr.size(),
+                       cfg.ncls());
   }
   int n_ood = 0;
   for (const char* key : kOodKeys) n_ood += m.f.find_meta(key) != nullptr;
@@ -202,7 +223,7 @@ bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
     return err.set(TRIAGE_E_FORMAT, "arch.patch %d must be a multiple of 4 dividing img_coarse %d", cfg.P, cfg.Sc);
   cfg.p = cfg.P / 4;
   trw::Error e;
-  std::vector<int64_t> sc;
+  std::span<const int64_t> sc;
   if (!m.f.get_i64_array("arch.stem_channels", sc, e))
     return err.set(TRIAGE_E_FORMAT, "metadata key 'arch.stem_channels': %s", e.message.c_str());
   if (sc.size() != 2) return err.set(TRIAGE_E_FORMAT, "arch.stem_channels must hold 2 values");
@@ -224,18 +245,31 @@ bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
 
 }  // namespace
 
-bool load_config(const trw::File& file, ModelConfig& cfg, Error& err) {
+bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error& err) {
   Meta m{file, err};
   cfg = ModelConfig{};
-  if (!m.str("arch.name", cfg.arch_name)) return false;
-  if (cfg.arch_name == "cfvit") cfg.arch = Arch::CfVit;
-  else if (cfg.arch_name == "vit") cfg.arch = Arch::Vit;
-  else return err.set(TRIAGE_E_UNSUPPORTED, "arch.name '%.64s' is not cfvit or vit", cfg.arch_name.c_str());
-  if (file.find_meta("model.name") && !m.str("model.name", cfg.model_name)) return false;
+  text = ModelText{};
+  std::string_view arch;
+  if (!m.str("arch.name", arch)) return false;
+  if (arch == "cfvit") {
+    cfg.arch = Arch::CfVit;
+    cfg.arch_name = "cfvit";
+  } else if (arch == "vit") {
+    cfg.arch = Arch::Vit;
+    cfg.arch_name = "vit";
+  } else {
+    return err.set(TRIAGE_E_UNSUPPORTED, "arch.name '%.*s' is not cfvit or vit", static_cast<int>(arch.size() < 64 ? arch.size() : 64),
+                   arch.data());
+  }
+  std::string_view model_name;
+  if (file.find_meta("model.name") && !m.str("model.name", model_name)) return false;
   if (file.find_meta("converter.dtype")) {
-    if (!m.str("converter.dtype", cfg.dtype_name)) return false;
-    if (!parse_dtype(cfg.dtype_name, cfg.dtype))
-      return err.set(TRIAGE_E_UNSUPPORTED, "converter.dtype '%.32s' is not f32|f16|bf16|q8", cfg.dtype_name.c_str());
+    std::string_view dtype;
+    if (!m.str("converter.dtype", dtype)) return false;
+    if (!parse_dtype(dtype, cfg.dtype))
+      return err.set(TRIAGE_E_UNSUPPORTED, "converter.dtype '%.*s' is not f32|f16|bf16|q8",
+                     static_cast<int>(dtype.size() < 32 ? dtype.size() : 32), dtype.data());
+    cfg.dtype_name = trw::dtype_name(cfg.dtype);
   }
 
   int mlp_ratio = 0;
@@ -264,7 +298,7 @@ bool load_config(const trw::File& file, ModelConfig& cfg, Error& err) {
   }
   if (cfg.Gf > kMaxGridTokens)
     return err.set(TRIAGE_E_LIMIT, "fine grid of %d tokens exceeds the cap %d", cfg.Gf, kMaxGridTokens);
-  if (!load_labels(m, cfg, err) || !load_input(m, cfg, err) || !load_router(m, cfg)) return false;
+  if (!load_labels(m, model_name, cfg, text, err) || !load_input(m, cfg, err) || !load_router(m, cfg)) return false;
   return true;
 }
 

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <limits>
-#include <string>
-#include <vector>
 
 #include "runtime/error.h"
+#include "runtime/fixed_vector.h"
+#include "weights_format/fallible_array.h"
 #include "weights_format/trw.h"
 
 namespace triage::rt {
@@ -39,7 +39,7 @@ struct RouterThresholds {
   double review = 0.6;         // review flag when the decided class's P < this
   // Per-class review thresholds (router.class_review_thresholds, one per class; empty: `review` for
   // every class): the decided class's P below its own threshold goes to review (the reject bin).
-  std::vector<double> class_review;
+  FixedVector<double, kMaxClasses> class_review;
   // Out-of-distribution refusal (router.ood_coarse_threshold / router.ood_fine_threshold, both or neither):
   // a decision whose pass's OOD score (ood_energy) is above that pass's threshold is flagged unknown.
   // +inf (absent): never flagged. ood_false_flag: the rate they were calibrated to (provenance, 0: unknown).
@@ -66,7 +66,10 @@ struct InputSpec {
 
 struct ModelConfig {
   Arch arch = Arch::CfVit;
-  std::string arch_name, model_name, dtype_name;
+  // "cfvit" / "vit"; model.name ("" when absent, in the ModelText); converter.dtype or the stored dtype.
+  const char* arch_name = "";
+  const char* model_name = "";
+  const char* dtype_name = "";
   trw::DType dtype = trw::DType::F32;  // converter.dtype
   int C = 1;       // input channels
   int Sf = 0;      // full resolution
@@ -87,12 +90,13 @@ struct ModelConfig {
   float ln_eps = 1e-6f;
   int Wc = 0, Gc = 0;  // coarse grid side and tokens (cfvit)
   int Wf = 0, Gf = 0;  // fine grid side and tokens
-  std::vector<std::string> labels;
+  int n_classes = 0;
+  const char* const* labels = nullptr;  // n_classes names, in the ModelText load_config filled
   int good = 0;
   InputSpec input;
   RouterThresholds router;
 
-  int ncls() const { return static_cast<int>(labels.size()); }
+  int ncls() const { return n_classes; }
   int tokens_coarse() const { return 1 + Gc; }
   bool skips_coarse() const { return keep_coarse > 0; }
   // Tokens of the coarse blocks from skip_layer on (cls, the kept patches, the fused token).
@@ -112,7 +116,15 @@ struct ModelConfig {
   }
 };
 
-// Reads and validates every metadata key the engine needs. false + err (FORMAT / UNSUPPORTED / LIMIT).
-bool load_config(const trw::File& file, ModelConfig& cfg, Error& err);
+// The model's strings a configuration points at (model name, class names), copied out of the file so
+// the file's bytes may be freed after open; one fallible allocation each, never an exception.
+struct ModelText {
+  FallibleArray<char> chars;          // the model name and every label, each NUL-terminated
+  FallibleArray<const char*> labels;  // into chars
+};
+
+// Reads and validates every metadata key the engine needs into cfg (its strings into text, which
+// must outlive cfg's use). false + err (FORMAT / UNSUPPORTED / LIMIT / NOMEM).
+bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error& err);
 
 }  // namespace triage::rt

@@ -17,7 +17,7 @@ triage_status map_trw(trw::Errc c) {
 }
 
 bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
-                ModelConfig& cfg, RouterThresholds& router, std::vector<const char*>& labels, Error& err) {
+                ModelConfig& cfg, RouterThresholds& router, ModelText& text, Error& err) {
   if (!open_signed(bytes, public_key, bytes, err)) return false;
   trw::Error te;
   // The reader wants a 64-byte aligned buffer (aligned tensor views): copy an unaligned span.
@@ -26,12 +26,10 @@ bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool 
     bytes = m.copy.span();
   }
   if (!m.file.parse(bytes, te)) return err.set(map_trw(te.code), "model file: %s", te.message.c_str());
-  if (!load_config(m.file, cfg, err)) return false;
+  if (!load_config(m.file, cfg, text, err)) return false;
   if (!bind_tensors(m.file, cfg, m.tensors, err)) return false;
-  if (cfg.dtype_name.empty()) cfg.dtype_name = trw::dtype_name(m.tensors.blocks[0].qkv.w->dtype);
+  if (!*cfg.dtype_name) cfg.dtype_name = trw::dtype_name(m.tensors.blocks[0].qkv.w->dtype);
   router = in_force(cfg.router, cfg.good, allow_uncalibrated, cfg.arch == Arch::CfVit && force == TRIAGE_FORCE_COARSE);
-  labels.clear();
-  for (const std::string& l : cfg.labels) labels.push_back(l.c_str());
   return true;
 }
 
@@ -67,9 +65,9 @@ void decide_final_result(const float* logits, int ncls, int good, const RouterTh
 
 void fill_model_info(const ModelConfig& cfg, const RouterThresholds& in_force, const char* const* labels,
                      triage_model_info& o) {
-  o.model_name = cfg.model_name.c_str();
-  o.arch = cfg.arch_name.c_str();
-  o.weight_dtype = cfg.dtype_name.c_str();
+  o.model_name = cfg.model_name;
+  o.arch = cfg.arch_name;
+  o.weight_dtype = cfg.dtype_name;
   o.num_classes = static_cast<uint32_t>(cfg.ncls());
   o.good_class = cfg.good;
   o.class_names = labels;

@@ -7,8 +7,6 @@
 
 #include <cstdint>
 #include <span>
-#include <string>
-#include <vector>
 
 #include "runtime/error.h"
 #include "runtime/model_config.h"
@@ -25,14 +23,15 @@ triage_status map_trw(trw::Errc c);
 // public_key is set; a signed file's trailer is never parsed as model bytes): the parsed file and its tensor views (into `bytes`, or into `copy`
 // when bytes were not 64-byte aligned); they live until the engine has packed the weights.
 // load_model fills it and, for the engine to keep, cfg, the thresholds in force under the open's policy
-// (in_force with allow_uncalibrated / force) and the class-name pointers results and info expose.
+// (in_force with allow_uncalibrated / force) and the model's names (text: cfg points into it, results
+// and info expose them). Allocates only fallibly: out of memory is TRIAGE_E_NOMEM.
 struct LoadedModel {
   trw::Buffer copy;
   trw::File file;
   ModelTensors tensors;
 };
 bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
-                ModelConfig& cfg, RouterThresholds& router, std::vector<const char*>& labels, Error& err);
+                ModelConfig& cfg, RouterThresholds& router, ModelText& text, Error& err);
 
 // The coarse pass's decision for one image: softmax of logits into probs, then exit (r filled: class,
 // confidence, probabilities, route coarse, review, unknown (from the pass's energy, stored in *ood, and

@@ -2,9 +2,9 @@
 // dtype and exactly the shape the hyperparameters imply, so the forward passes never see a surprise.
 #include "runtime/model_tensors.h"
 
+#include <cstdio>
 #include <cstring>
 #include <initializer_list>
-#include <string>
 
 namespace triage::rt {
 namespace {
@@ -13,9 +13,9 @@ struct Binder {
   const trw::File& f;
   Error& err;
 
-  bool get(const std::string& name, std::initializer_list<uint64_t> shape, Tensor& out) {
+  bool get(const char* name, std::initializer_list<uint64_t> shape, Tensor& out) {
     const trw::TensorView* t = f.find_tensor(name);
-    if (!t) return err.set(TRIAGE_E_FORMAT, "tensor '%s' is missing", name.c_str());
+    if (!t) return err.set(TRIAGE_E_FORMAT, "tensor '%s' is missing", name);
     bool same = t->rank == shape.size();
     size_t i = 0;
     for (uint64_t d : shape) same = same && t->dims[i++] == d;
@@ -26,27 +26,33 @@ struct Binder {
       n = 0;
       for (uint32_t k = 0; k < t->rank && k < trw::kMaxRank; ++k)
         n += std::snprintf(got + n, sizeof(got) - n, k ? ",%llu" : "%llu", (unsigned long long)t->dims[k]);
-      return err.set(TRIAGE_E_FORMAT, "tensor '%s' has shape [%s], expected [%s]", name.c_str(), got, want);
+      return err.set(TRIAGE_E_FORMAT, "tensor '%s' has shape [%s], expected [%s]", name, got, want);
     }
     switch (t->dtype) {
       case trw::DType::F32: case trw::DType::F16: case trw::DType::BF16: break;
       case trw::DType::Q8:
         if (t->rank < 2 || !t->scales)
-          return err.set(TRIAGE_E_FORMAT, "tensor '%s' is q8 but not a matrix with per-row scales", name.c_str());
+          return err.set(TRIAGE_E_FORMAT, "tensor '%s' is q8 but not a matrix with per-row scales", name);
         break;
       default:
-        return err.set(TRIAGE_E_UNSUPPORTED, "tensor '%s' has an unsupported dtype id %u", name.c_str(),
+        return err.set(TRIAGE_E_UNSUPPORTED, "tensor '%s' has an unsupported dtype id %u", name,
                        static_cast<unsigned>(t->dtype));
     }
     out = t;
     return true;
   }
-  bool linear(const std::string& prefix, uint64_t out_dim, uint64_t in_dim, LinearTensors& l) {
-    return get(prefix + ".weight", {out_dim, in_dim}, l.w) && get(prefix + ".bias", {out_dim}, l.b);
+  // "<prefix>.<suffix>" in a fixed buffer (names are short: "blocks.63.attn.proj.weight").
+  const char* name(const char* prefix, const char* suffix) {
+    std::snprintf(buf, sizeof buf, "%s.%s", prefix, suffix);
+    return buf;
   }
-  bool norm(const std::string& prefix, uint64_t d, Tensor& w, Tensor& b) {
-    return get(prefix + ".weight", {d}, w) && get(prefix + ".bias", {d}, b);
+  bool linear(const char* prefix, uint64_t out_dim, uint64_t in_dim, LinearTensors& l) {
+    return get(name(prefix, "weight"), {out_dim, in_dim}, l.w) && get(name(prefix, "bias"), {out_dim}, l.b);
   }
+  bool norm(const char* prefix, uint64_t d, Tensor& w, Tensor& b) {
+    return get(name(prefix, "weight"), {d}, w) && get(name(prefix, "bias"), {d}, b);
+  }
+  char buf[96] = {};
 };
 
 }  // namespace
@@ -73,13 +79,15 @@ bool bind_tensors(const trw::File& file, const ModelConfig& c, ModelTensors& m, 
         !b.get("pos_embed", {1, uint64_t(1 + c.Gf), D}, m.pos_fine))
       return false;
   }
-  m.blocks.resize(c.L);
+  if (!m.blocks.resize(static_cast<size_t>(c.L))) return err.set(TRIAGE_E_NOMEM, "cannot allocate %d block records", c.L);
   for (int i = 0; i < c.L; ++i) {
-    const std::string p = "blocks." + std::to_string(i);
-    BlockTensors& k = m.blocks[i];
-    if (!b.norm(p + ".norm1", D, k.ln1_w, k.ln1_b) || !b.linear(p + ".attn.qkv", 3 * D, D, k.qkv) ||
-        !b.linear(p + ".attn.proj", D, D, k.proj) || !b.norm(p + ".norm2", D, k.ln2_w, k.ln2_b) ||
-        !b.linear(p + ".mlp.fc1", uint64_t(c.hidden), D, k.fc1) || !b.linear(p + ".mlp.fc2", D, uint64_t(c.hidden), k.fc2))
+    char p[6][48];
+    const char* part[6] = {"norm1", "attn.qkv", "attn.proj", "norm2", "mlp.fc1", "mlp.fc2"};
+    for (int j = 0; j < 6; ++j) std::snprintf(p[j], sizeof p[j], "blocks.%d.%s", i, part[j]);
+    BlockTensors& k = m.blocks[static_cast<size_t>(i)];
+    if (!b.norm(p[0], D, k.ln1_w, k.ln1_b) || !b.linear(p[1], 3 * D, D, k.qkv) || !b.linear(p[2], D, D, k.proj) ||
+        !b.norm(p[3], D, k.ln2_w, k.ln2_b) || !b.linear(p[4], uint64_t(c.hidden), D, k.fc1) ||
+        !b.linear(p[5], D, uint64_t(c.hidden), k.fc2))
       return false;
   }
   return b.norm("norm", D, m.norm_w, m.norm_b) && b.linear("head", uint64_t(c.ncls()), D, m.head);
@@ -116,6 +124,12 @@ void tensor_to_f32(const trw::TensorView& t, float* out) {
       break;
     }
   }
+}
+
+bool tensor_to_f32(const trw::TensorView& t, FallibleArray<float>& out) {
+  if (!out.resize(t.numel)) return false;
+  tensor_to_f32(t, out.data());
+  return true;
 }
 
 std::vector<float> tensor_to_f32(const trw::TensorView& t) {

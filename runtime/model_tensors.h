@@ -6,6 +6,7 @@
 
 #include "runtime/error.h"
 #include "runtime/model_config.h"
+#include "weights_format/fallible_array.h"
 #include "weights_format/trw.h"
 
 namespace triage::rt {
@@ -30,7 +31,7 @@ struct ModelTensors {
   Tensor cls = nullptr;         // [1,1,D]
   Tensor pos_coarse = nullptr;  // [1,1+Gc,D] (cfvit)
   Tensor pos_fine = nullptr;    // [1,1+Gf,D] (vit: pos_embed)
-  std::vector<BlockTensors> blocks;
+  FallibleArray<BlockTensors> blocks;
   Tensor norm_w = nullptr, norm_b = nullptr;
   LinearTensors head;
   Tensor reuse_norm_w = nullptr, reuse_norm_b = nullptr;  // cfvit
@@ -41,6 +42,9 @@ bool bind_tensors(const trw::File& file, const ModelConfig& cfg, ModelTensors& o
 
 // Writes t's numel values as f32 (f16/bf16 widened, q8 dequantised with its per-row scales).
 void tensor_to_f32(const trw::TensorView& t, float* out);
+// Into out (resized; false when that allocation fails: the packer's form, no exception).
+bool tensor_to_f32(const trw::TensorView& t, FallibleArray<float>& out);
+// As a std::vector, for the scalar oracle and the CUDA weights (which allocate with the standard library).
 std::vector<float> tensor_to_f32(const trw::TensorView& t);
 
 }  // namespace triage::rt

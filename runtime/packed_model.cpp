@@ -16,7 +16,8 @@ class Packer {
  public:
   Packer(const ModelConfig& cfg, k::Isa isa, unsigned char* base) : cfg_(cfg), isa_(isa), base_(base) {}
 
-  bool ok() const { return ok_; }
+  bool ok() const { return ok_ && !nomem_; }
+  bool nomem() const { return nomem_; }  // a temporary or table allocation failed
   size_t used() const { return used_; }
 
   // Reserves bytes (64-byte aligned); nullptr during the sizing walk.
@@ -46,13 +47,19 @@ class Packer {
       void* p = take(k::gemm_q8_packed_bytes(isa_, r.n, r.k));
       if (p) {
         // The file's scales follow the int8 payload and may be unaligned: copy them out first.
-        std::vector<float> scales(r.n);
-        std::memcpy(scales.data(), l.w->scales, r.n * sizeof(float));
-        r.q = k::gemm_q8_pack(isa_, reinterpret_cast<const int8_t*>(l.w->data), scales.data(), r.n, r.k, r.k, p);
+        FallibleArray<float> scales;
+        if (!scales.resize(static_cast<size_t>(r.n))) {
+          nomem_ = true;
+        } else {
+          std::memcpy(scales.data(), l.w->scales, r.n * sizeof(float));
+          r.q = k::gemm_q8_pack(isa_, reinterpret_cast<const int8_t*>(l.w->data), scales.data(), r.n, r.k, r.k, p);
+        }
       }
     } else {
       void* p = take(k::gemm_f32_packed_bytes(isa_, r.n, r.k));
-      if (p) r.f = k::gemm_f32_pack(isa_, tensor_to_f32(*l.w).data(), r.n, r.k, r.k, p);
+      FallibleArray<float> src;
+      if (p && !tensor_to_f32(*l.w, src)) nomem_ = true;
+      else if (p) r.f = k::gemm_f32_pack(isa_, src.data(), r.n, r.k, r.k, p);
     }
     r.bias = vec(l.b);
     return r;
@@ -64,8 +71,10 @@ class Packer {
     r.n = cfg_.D;
     r.k = p * p * c;
     void* dst = take(k::gemm_f32_packed_bytes(isa_, r.n, r.k));
-    if (dst) {
-      std::vector<float> src = tensor_to_f32(*w), repacked(src.size());
+    FallibleArray<float> src, repacked;
+    if (dst && (!tensor_to_f32(*w, src) || !repacked.resize(src.size()))) {
+      nomem_ = true;
+    } else if (dst) {
       k::patch_weight_repack_f32(src.data(), r.n, c, p, repacked.data());
       r.f = k::gemm_f32_pack(isa_, repacked.data(), r.n, r.k, r.k, dst);
     }
@@ -75,7 +84,9 @@ class Packer {
 
   const float* conv3x3(Tensor w, int cout, int cin) {
     float* dst = static_cast<float*>(take(k::conv3x3s2_packed_floats(cout, cin) * sizeof(float)));
-    if (dst) k::conv3x3s2_pack_f32(tensor_to_f32(*w).data(), cout, cin, dst);
+    FallibleArray<float> src;
+    if (dst && !tensor_to_f32(*w, src)) nomem_ = true;
+    else if (dst) k::conv3x3s2_pack_f32(src.data(), cout, cin, dst);
     return dst;
   }
 
@@ -85,6 +96,13 @@ class Packer {
   unsigned char* base_;
   size_t used_ = 0;
   bool ok_ = true;
+  bool nomem_ = false;
+
+ public:
+  // The packed blocks' table (once per walk; false: out of memory).
+  void blocks(PackedModel& m, size_t n) {
+    if (m.blocks.size() != n && !m.blocks.resize(n)) nomem_ = true;
+  }
 };
 
 void walk(Packer& pk, const ModelConfig& c, const ModelTensors& t, PackedModel& m) {
@@ -100,8 +118,8 @@ void walk(Packer& pk, const ModelConfig& c, const ModelTensors& t, PackedModel& 
   m.cls = pk.vec(t.cls);
   m.pos_coarse = pk.vec(t.pos_coarse);
   m.pos_fine = pk.vec(t.pos_fine);
-  m.blocks.resize(t.blocks.size());
-  for (size_t i = 0; i < t.blocks.size(); ++i) {
+  pk.blocks(m, t.blocks.size());
+  for (size_t i = 0; i < m.blocks.size(); ++i) {
     const BlockTensors& s = t.blocks[i];
     PackedBlock& d = m.blocks[i];
     d.ln1_w = pk.vec(s.ln1_w);
@@ -138,6 +156,7 @@ bool packed_bytes(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa is
   PackedModel scratch;
   Packer sizing(cfg, isa, nullptr);
   walk(sizing, cfg, t, scratch);
+  if (sizing.nomem()) return err.set(TRIAGE_E_NOMEM, "cannot allocate the packed blocks' table");
   if (!sizing.ok() || !align_up_ok(sizing.used(), 64, bytes)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
   return true;
 }
@@ -147,6 +166,7 @@ bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa,
   out.isa = isa;
   Packer sizing(cfg, isa, nullptr);
   walk(sizing, cfg, t, out);
+  if (sizing.nomem()) return err.set(TRIAGE_E_NOMEM, "cannot allocate the packed blocks' table");
   size_t need = 0;  // whole 64-byte lines, as owned storage (AlignedBuffer) rounds
   if (!sizing.ok() || !align_up_ok(sizing.used(), 64, need)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
   if (mem) {
@@ -161,6 +181,7 @@ bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa,
   out.nbytes = need;
   Packer fill(cfg, isa, out.base);
   walk(fill, cfg, t, out);
+  if (fill.nomem()) return err.set(TRIAGE_E_NOMEM, "cannot allocate a weight packing temporary");
   if (!fill.ok() || fill.used() != sizing.used()) return err.set(TRIAGE_E_INTERNAL, "weight packing walk mismatch");
   return true;
 }

@@ -10,6 +10,7 @@
 #include "runtime/error.h"
 #include "runtime/model_config.h"
 #include "runtime/model_tensors.h"
+#include "weights_format/fallible_array.h"
 
 namespace triage::rt {
 
@@ -33,7 +34,7 @@ struct PackedModel {
   const float *stem0_w = nullptr, *stem0_b = nullptr, *stem1_w = nullptr, *stem1_b = nullptr;  // cfvit
   PackedLinear patch;  // f32, K order (ky, kx, c) as patch_gather_f32 produces
   const float *cls = nullptr, *pos_coarse = nullptr, *pos_fine = nullptr;
-  std::vector<PackedBlock> blocks;
+  FallibleArray<PackedBlock> blocks;
   const float *norm_w = nullptr, *norm_b = nullptr;
   PackedLinear head;
   const float *reuse_norm_w = nullptr, *reuse_norm_b = nullptr;  // cfvit

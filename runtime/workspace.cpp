@@ -4,6 +4,7 @@
 #include "runtime/workspace.h"
 
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 
 #include "runtime/checked.h"
@@ -27,9 +28,11 @@ struct Sizer {
   }
 };
 
-void build_requests(const ModelConfig& c, const WorkspaceShape& s, const WorkspacePlan& p, std::vector<BufferReq>& q,
-                    Sizer& z) {
-  q.assign(kBufCount, BufferReq{});
+static_assert(kBufCount <= kMaxArenaBuffers, "the arena planner's fixed arrays hold every buffer");
+using Requests = std::array<BufferReq, kBufCount>;
+
+void build_requests(const ModelConfig& c, const WorkspaceShape& s, const WorkspacePlan& p, Requests& q, Sizer& z) {
+  q.fill(BufferReq{});
   const size_t B = s.batch, D = c.D, C = c.C, Nmax = p.n_max, Nf = p.n_fine;
   const bool fine = s.fine_k >= 0;
   const int last_block = fine ? 6 : 2;
@@ -106,7 +109,7 @@ bool plan_workspace(const ModelConfig& c, const PackedModel& pm, kernels::Isa is
   }
   if (!align_up_ok(sc, size_t(16), out.scratch_floats)) return err.set(TRIAGE_E_LIMIT, "scratch size overflows");
   Sizer z;
-  std::vector<BufferReq> reqs;
+  Requests reqs;
   build_requests(c, s, out, reqs, z);
   if (!z.ok || !plan_arena(reqs, out.arena))
     return err.set(TRIAGE_E_LIMIT, "activation arena size overflows (batch %d, threads %d)", s.batch, s.threads);
@@ -116,7 +119,7 @@ bool plan_workspace(const ModelConfig& c, const PackedModel& pm, kernels::Isa is
 void bind_workspace(const ModelConfig& c, const WorkspaceShape& s, const WorkspacePlan& p, unsigned char* arena,
                     Workspace& ws) {
   Sizer z;
-  std::vector<BufferReq> reqs;
+  Requests reqs;
   build_requests(c, s, p, reqs, z);
   auto at = [&](Buf b) -> float* {
     return reqs[b].bytes ? reinterpret_cast<float*>(arena + p.arena.offsets[b]) : nullptr;

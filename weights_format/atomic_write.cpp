@@ -43,10 +43,10 @@ bool write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, 
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.empty()) return fail(err, Errc::Io, 0, "cannot write '" + path + "': it names a directory");
+  if (base.empty()) return fail_text(err, Errc::Io, 0, "cannot write '" + path + "': it names a directory");
   std::string tmp = dir + "/." + base + ".XXXXXX.tmp";
   const int fd = ::mkstemps(tmp.data(), 4);
-  if (fd < 0) return fail(err, Errc::Io, 0, "cannot create a temp file in '" + dir + "': " + std::strerror(errno));
+  if (fd < 0) return fail_text(err, Errc::Io, 0, "cannot create a temp file in '" + dir + "': " + std::strerror(errno));
   // mkstemps creates 0600; model files are meant to be read by other users of the tool.
   const char* step = nullptr;
   int e = 0;
@@ -58,7 +58,7 @@ bool write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, 
   if (step == nullptr && ::rename(tmp.c_str(), path.c_str()) != 0) step = "rename", e = errno;
   if (step != nullptr) {
     ::unlink(tmp.c_str());
-    return fail(err, Errc::Io, 0, "cannot write '" + path + "' (" + step + "): " + std::strerror(e));
+    return fail_text(err, Errc::Io, 0, "cannot write '" + path + "' (" + step + "): " + std::strerror(e));
   }
   // Make the rename itself durable. Some filesystems refuse fsync on a directory: the file is already
   // complete and in place, so that is not an error.

@@ -42,10 +42,9 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 
 bool Buffer::assign(std::span<const uint8_t> bytes, Error& err) {
   if (bytes.size() > kMaxFileSize)
-    return fail(err, Errc::LimitExceeded, 0,
-                "buffer of " + std::to_string(bytes.size()) + " bytes exceeds kMaxFileSize");
+    return fail(err, Errc::LimitExceeded, 0, "buffer of %zu bytes exceeds kMaxFileSize", bytes.size());
   uint8_t* p = alloc_aligned(bytes.size());
-  if (p == nullptr) return fail(err, Errc::NoMemory, 0, "cannot allocate " + std::to_string(bytes.size()) + " bytes");
+  if (p == nullptr) return fail(err, Errc::NoMemory, 0, "cannot allocate %zu bytes", bytes.size());
   if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
   std::free(data_);
   data_ = p;
@@ -53,39 +52,39 @@ bool Buffer::assign(std::span<const uint8_t> bytes, Error& err) {
   return true;
 }
 
-bool Buffer::read_file(const std::string& path, Error& err) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(err, Errc::Io, 0, "cannot open '" + path + "': " + std::strerror(errno));
+bool Buffer::read_file(const char* path, Error& err) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(err, Errc::Io, 0, "cannot open '%s': %s", path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
-    return fail(err, Errc::Io, 0, "cannot stat '" + path + "': " + std::strerror(e));
+    return fail(err, Errc::Io, 0, "cannot stat '%s': %s", path, std::strerror(e));
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return fail(err, Errc::Io, 0, "'" + path + "' is not a regular file");
+    return fail(err, Errc::Io, 0, "'%s' is not a regular file", path);
   }
   const uint64_t size = uint64_t(st.st_size);
   if (size > kMaxFileSize) {
     ::close(fd);
-    return fail(err, Errc::LimitExceeded, 0,
-                "'" + path + "' has " + std::to_string(size) + " bytes, more than kMaxFileSize");
+    return fail(err, Errc::LimitExceeded, 0, "'%s' has %llu bytes, more than kMaxFileSize", path,
+                static_cast<unsigned long long>(size));
   }
   uint8_t* p = alloc_aligned(size_t(size));
   if (p == nullptr) {
     ::close(fd);
-    return fail(err, Errc::NoMemory, 0, "cannot allocate " + std::to_string(size) + " bytes for '" + path + "'");
+    return fail(err, Errc::NoMemory, 0, "cannot allocate %llu bytes for '%s'", static_cast<unsigned long long>(size), path);
   }
   uint64_t got = 0;
   while (got < size) {
     const ssize_t n = ::read(fd, p + got, size_t(size - got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const std::string why = n < 0 ? std::strerror(errno) : "file shrank while reading";
+      const char* why = n < 0 ? std::strerror(errno) : "file shrank while reading";
       std::free(p);
       ::close(fd);
-      return fail(err, Errc::Io, got, "cannot read '" + path + "': " + why);
+      return fail(err, Errc::Io, got, "cannot read '%s': %s", path, why);
     }
     got += uint64_t(n);
   }

@@ -1,5 +1,8 @@
 #include "weights_format/error.h"
 
+#include <cstdarg>
+#include <cstdio>
+
 namespace triage::trw {
 
 const char* errc_name(Errc c) {
@@ -24,11 +27,34 @@ const char* errc_name(Errc c) {
   return "Unknown";
 }
 
-bool fail(Error& err, Errc code, uint64_t offset, const std::string& what) {
+void ErrorText::format(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const int k = std::vsnprintf(s_, kCapacity, fmt, ap);
+  va_end(ap);
+  n_ = k < 0 ? 0 : static_cast<size_t>(k) < kCapacity ? static_cast<size_t>(k) : kCapacity - 1;
+  s_[n_] = '\0';
+}
+
+bool fail(Error& err, Errc code, uint64_t offset, const char* fmt, ...) {
   err.code = code;
   err.offset = offset;
-  err.message = what + " at offset " + std::to_string(offset);
+  char what[ErrorText::kCapacity];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  err.message.format("%s at offset %llu", what, static_cast<unsigned long long>(offset));
   return false;
+}
+
+}  // namespace triage::trw
+
+namespace triage::trw {
+
+bool fail_text(Error& err, Errc code, uint64_t offset, std::string_view what) {
+  return fail(err, code, offset, "%.*s", static_cast<int>(what.size() < ErrorText::kCapacity ? what.size() : ErrorText::kCapacity),
+              what.data());
 }
 
 }  // namespace triage::trw

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <new>
-#include <string>
+#include <string_view>
 
 #include "weights_format/trw.h"
 
@@ -18,7 +18,11 @@
 
 namespace triage::trw {
 
-// Sets err (message: "<what> at offset <offset>") and returns false, so callers can `return fail(...)`.
-bool fail(Error& err, Errc code, uint64_t offset, const std::string& what);
+// Sets err (message: the printf-formatted text, then " at offset <offset>") and returns false, so
+// callers can `return fail(...)`. Never allocates.
+__attribute__((format(printf, 4, 5))) bool fail(Error& err, Errc code, uint64_t offset, const char* fmt, ...);
+// The same with a message built by the caller (the writer's and the tools' paths, which build
+// std::string messages; the reader uses fail).
+bool fail_text(Error& err, Errc code, uint64_t offset, std::string_view what);
 
 }  // namespace triage::trw

@@ -19,14 +19,18 @@ const char* meta_type_name(MetaType t) {
 // The value of `key` when it exists with type `want`; otherwise null and err says which it was.
 const MetaValue* typed(const File& f, std::string_view key, MetaType want, Error& err) {
   const MetaValue* v = f.find_meta(key);
+  const int n = static_cast<int>(key.size() < kMaxNameLen ? key.size() : kMaxNameLen);
   if (v == nullptr) {
-    err = Error{Errc::NotFound, 0, "metadata key '" + std::string(key) + "' not found"};
+    err.code = Errc::NotFound;
+    err.offset = 0;
+    err.message.format("metadata key '%.*s' not found", n, key.data());
     return nullptr;
   }
   if (v->type != want) {
-    err = Error{Errc::TypeMismatch, 0,
-                "metadata key '" + std::string(key) + "' is " + meta_type_name(v->type) + ", expected " +
-                    meta_type_name(want)};
+    err.code = Errc::TypeMismatch;
+    err.offset = 0;
+    err.message.format("metadata key '%.*s' is %s, expected %s", n, key.data(), meta_type_name(v->type),
+                       meta_type_name(want));
     return nullptr;
   }
   return v;
@@ -35,13 +39,13 @@ const MetaValue* typed(const File& f, std::string_view key, MetaType want, Error
 }  // namespace
 
 const MetaValue* File::find_meta(std::string_view key) const {
-  for (const MetaEntry& e : meta_)
+  for (const MetaEntry& e : t_.meta)
     if (e.key == key) return &e.value;
   return nullptr;
 }
 
 const TensorView* File::find_tensor(std::string_view name) const {
-  for (const TensorView& t : tensors_)
+  for (const TensorView& t : t_.tensors)
     if (t.name == name) return &t;
   return nullptr;
 }
@@ -58,25 +62,25 @@ bool File::get_f64(std::string_view key, double& out, Error& err) const {
   return v != nullptr;
 }
 
-bool File::get_str(std::string_view key, std::string& out, Error& err) const {
+bool File::get_str(std::string_view key, std::string_view& out, Error& err) const {
   const MetaValue* v = typed(*this, key, MetaType::Str, err);
   if (v != nullptr) out = v->s;
   return v != nullptr;
 }
 
-bool File::get_i64_array(std::string_view key, std::vector<int64_t>& out, Error& err) const {
+bool File::get_i64_array(std::string_view key, std::span<const int64_t>& out, Error& err) const {
   const MetaValue* v = typed(*this, key, MetaType::I64Array, err);
   if (v != nullptr) out = v->ia;
   return v != nullptr;
 }
 
-bool File::get_f64_array(std::string_view key, std::vector<double>& out, Error& err) const {
+bool File::get_f64_array(std::string_view key, std::span<const double>& out, Error& err) const {
   const MetaValue* v = typed(*this, key, MetaType::F64Array, err);
   if (v != nullptr) out = v->fa;
   return v != nullptr;
 }
 
-bool File::get_str_array(std::string_view key, std::vector<std::string>& out, Error& err) const {
+bool File::get_str_array(std::string_view key, std::span<const std::string_view>& out, Error& err) const {
   const MetaValue* v = typed(*this, key, MetaType::StrArray, err);
   if (v != nullptr) out = v->sa;
   return v != nullptr;

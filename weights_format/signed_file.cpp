@@ -22,15 +22,15 @@ bool split_signed(std::span<const uint8_t> bytes, SignedFile& out, Error& err) {
   if (std::memcmp(t, kSigMagic, sizeof kSigMagic) != 0) return true;
   // A trailer: every field must be what this version writes.
   if (load_u32(t + kSigVersionOff) != kSigVersion)
-    return fail(err, Errc::BadVersion, file_size + kSigVersionOff,
-                "signature.version: " + std::to_string(load_u32(t + kSigVersionOff)) + " (this reader knows 1)");
+    return fail(err, Errc::BadVersion, file_size + kSigVersionOff, "signature.version: %u (this reader knows 1)",
+                load_u32(t + kSigVersionOff));
   if (load_u32(t + kSigAlgOff) != kSigAlgEd25519)
-    return fail(err, Errc::BadValue, file_size + kSigAlgOff,
-                "signature.algorithm: " + std::to_string(load_u32(t + kSigAlgOff)) + " (1 = Ed25519 is the only one)");
+    return fail(err, Errc::BadValue, file_size + kSigAlgOff, "signature.algorithm: %u (1 = Ed25519 is the only one)",
+                load_u32(t + kSigAlgOff));
   if (load_u64(t + kSigSignedSizeOff) != file_size)
-    return fail(err, Errc::BadValue, file_size + kSigSignedSizeOff,
-                "signature.signed_size: " + std::to_string(load_u64(t + kSigSignedSizeOff)) + ", header.file_size is " +
-                    std::to_string(file_size));
+    return fail(err, Errc::BadValue, file_size + kSigSignedSizeOff, "signature.signed_size: %llu, header.file_size is %llu",
+                static_cast<unsigned long long>(load_u64(t + kSigSignedSizeOff)),
+                static_cast<unsigned long long>(file_size));
   for (uint64_t i = kSigReservedOff; i < kSigSignatureOff; ++i)
     if (t[i] != 0) return fail(err, Errc::BadValue, file_size + i, "signature.reserved: byte must be 0");
   out.is_signed = true;

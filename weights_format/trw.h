@@ -5,10 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "weights_format/fallible_array.h"
 
 namespace triage::trw {
 
@@ -63,33 +66,91 @@ enum class Errc : int {
 
 const char* errc_name(Errc c);  // "Truncated", "Checksum", ...
 
+// An error message in a fixed buffer (longer text is cut): filling one never allocates, so a parse can
+// report any failure, out of memory included, in a library built without exceptions. Reads like a
+// std::string where tools use one (c_str, find, +, <<, conversion).
+class ErrorText {
+ public:
+  static constexpr size_t kCapacity = 1024;
+  ErrorText() = default;
+  ErrorText(std::string_view s) { assign(s); }  // NOLINT(google-explicit-constructor): aggregate init
+  ErrorText(const char* s) { assign(s); }       // NOLINT(google-explicit-constructor)
+  ErrorText& operator=(std::string_view s) {
+    assign(s);
+    return *this;
+  }
+  ErrorText& operator=(const char* s) {
+    assign(s);
+    return *this;
+  }
+  ErrorText& operator+=(std::string_view s) {
+    append(s);
+    return *this;
+  }
+  void assign(std::string_view s) {
+    n_ = 0;
+    s_[0] = '\0';
+    append(s);
+  }
+  void append(std::string_view s) {
+    const size_t k = s.size() < kCapacity - 1 - n_ ? s.size() : kCapacity - 1 - n_;
+    for (size_t i = 0; i < k; ++i) s_[n_ + i] = s[i];
+    n_ += k;
+    s_[n_] = '\0';
+  }
+  // printf-style assign (cut at the capacity).
+  __attribute__((format(printf, 2, 3))) void format(const char* fmt, ...);
+
+  const char* c_str() const { return s_; }
+  const char* data() const { return s_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  std::string_view view() const { return {s_, n_}; }
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
+  operator std::string() const { return std::string(view()); }  // NOLINT(google-explicit-constructor)
+  size_t find(std::string_view s, size_t pos = 0) const { return view().find(s, pos); }
+  size_t find(char c, size_t pos = 0) const { return view().find(c, pos); }
+  friend bool operator==(const ErrorText& a, std::string_view b) { return a.view() == b; }
+  friend std::string operator+(std::string a, const ErrorText& b) { return a.append(b.view()); }
+  friend std::string operator+(const char* a, const ErrorText& b) { return std::string(a).append(b.view()); }
+  friend std::string operator+(const ErrorText& a, std::string_view b) { return std::string(a.view()).append(b); }
+  friend std::string operator+(const ErrorText& a, const char* b) { return std::string(a.view()).append(b); }
+  friend std::ostream& operator<<(std::ostream& o, const ErrorText& t) { return o << t.view(); }
+
+ private:
+  char s_[kCapacity] = {};
+  size_t n_ = 0;
+};
+
 struct Error {
   Errc code = Errc::Ok;
   uint64_t offset = 0;  // byte offset in the file the error refers to
-  std::string message;  // human readable, names the field and the offset
+  ErrorText message;    // human readable, names the field and the offset
   explicit operator bool() const { return code != Errc::Ok; }
 };
 
 enum class MetaType : uint32_t { I64 = 1, F64 = 2, Str = 3, I64Array = 4, F64Array = 5, StrArray = 6 };
 
+// A parsed value: views into the file's bytes (strings) and into the File's own tables (arrays), valid
+// as long as the File and the buffer it was parsed from.
 struct MetaValue {
   MetaType type = MetaType::I64;
   int64_t i = 0;
   double f = 0;
-  std::string s;
-  std::vector<int64_t> ia;
-  std::vector<double> fa;
-  std::vector<std::string> sa;
+  std::string_view s;
+  std::span<const int64_t> ia;
+  std::span<const double> fa;
+  std::span<const std::string_view> sa;
 };
 
 struct MetaEntry {
-  std::string key;
+  std::string_view key;
   MetaValue value;
 };
 
 // A view into the file's bytes (valid as long as the buffer the File was parsed from).
 struct TensorView {
-  std::string name;
+  std::string_view name;
   DType dtype = DType::F32;
   uint32_t rank = 0;
   uint64_t dims[kMaxRank] = {};
@@ -107,11 +168,22 @@ struct ParseOptions {
   bool verify_checksums = true;
 };
 
+// What a parse owns besides the views: the tables and the decoded metadata arrays. Every allocation
+// can fail (Errc::NoMemory), none throws.
+struct FileTables {
+  FallibleArray<MetaEntry> meta;
+  FallibleArray<TensorView> tensors;
+  FallibleArray<int64_t> i64;
+  FallibleArray<double> f64;
+  FallibleArray<std::string_view> str;
+};
+
 class File {
  public:
   // Validates everything (SPEC.md "Reader obligations") before returning; on failure returns false
   // and fills err. The buffer must outlive the File and stay unmodified, and must start at a 64-byte
-  // aligned address (BadValue otherwise; trw::Buffer gives one).
+  // aligned address (BadValue otherwise; trw::Buffer gives one). Allocates only through
+  // FallibleArray: out of memory is Errc::NoMemory, never an exception.
   bool parse(std::span<const uint8_t> bytes, Error& err);
   bool parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt);
 
@@ -121,26 +193,51 @@ class File {
   uint64_t optional_features() const { return opt_features_; }
   uint32_t file_crc32c() const { return file_crc_; }
 
-  const std::vector<MetaEntry>& metadata() const { return meta_; }
-  const std::vector<TensorView>& tensors() const { return tensors_; }
+  std::span<const MetaEntry> metadata() const { return t_.meta.span(); }
+  std::span<const TensorView> tensors() const { return t_.tensors.span(); }
   const MetaValue* find_meta(std::string_view key) const;
   const TensorView* find_tensor(std::string_view name) const;
 
-  // Typed accessors: false + err (NotFound / TypeMismatch) when absent or of another type.
+  // Typed accessors: false + err (NotFound / TypeMismatch) when absent or of another type. The views
+  // live as long as the File; these never allocate.
   bool get_i64(std::string_view key, int64_t& out, Error& err) const;
   bool get_f64(std::string_view key, double& out, Error& err) const;
-  bool get_str(std::string_view key, std::string& out, Error& err) const;
-  bool get_i64_array(std::string_view key, std::vector<int64_t>& out, Error& err) const;
-  bool get_f64_array(std::string_view key, std::vector<double>& out, Error& err) const;
-  bool get_str_array(std::string_view key, std::vector<std::string>& out, Error& err) const;
+  bool get_str(std::string_view key, std::string_view& out, Error& err) const;
+  bool get_i64_array(std::string_view key, std::span<const int64_t>& out, Error& err) const;
+  bool get_f64_array(std::string_view key, std::span<const double>& out, Error& err) const;
+  bool get_str_array(std::string_view key, std::span<const std::string_view>& out, Error& err) const;
+  // Copying forms for the tools (inline: they allocate, and stay out of the library's own code).
+  bool get_str(std::string_view key, std::string& out, Error& err) const {
+    std::string_view v;
+    if (!get_str(key, v, err)) return false;
+    out.assign(v);
+    return true;
+  }
+  bool get_i64_array(std::string_view key, std::vector<int64_t>& out, Error& err) const {
+    std::span<const int64_t> v;
+    if (!get_i64_array(key, v, err)) return false;
+    out.assign(v.begin(), v.end());
+    return true;
+  }
+  bool get_f64_array(std::string_view key, std::vector<double>& out, Error& err) const {
+    std::span<const double> v;
+    if (!get_f64_array(key, v, err)) return false;
+    out.assign(v.begin(), v.end());
+    return true;
+  }
+  bool get_str_array(std::string_view key, std::vector<std::string>& out, Error& err) const {
+    std::span<const std::string_view> v;
+    if (!get_str_array(key, v, err)) return false;
+    out.assign(v.begin(), v.end());
+    return true;
+  }
 
  private:
   bool parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt);
   uint16_t major_ = 0, minor_ = 0;
   uint64_t req_features_ = 0, opt_features_ = 0;
   uint32_t file_crc_ = 0;
-  std::vector<MetaEntry> meta_;
-  std::vector<TensorView> tensors_;
+  FileTables t_;
 };
 
 // Reads a whole file into an aligned owned buffer (64-byte aligned, so tensor views are aligned).
@@ -152,7 +249,8 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
   Buffer(Buffer&& o) noexcept;
   Buffer& operator=(Buffer&& o) noexcept;
-  bool read_file(const std::string& path, Error& err);
+  bool read_file(const char* path, Error& err);
+  bool read_file(const std::string& path, Error& err) { return read_file(path.c_str(), err); }
   bool assign(std::span<const uint8_t> bytes, Error& err);  // aligned copy
   std::span<const uint8_t> span() const { return {data_, size_}; }
 
@@ -163,6 +261,20 @@ class Buffer {
 
 class Writer {
  public:
+  // A metadata entry the writer owns (the reader's MetaValue is a view into a parsed file).
+  struct OwnedValue {
+    MetaType type = MetaType::I64;
+    int64_t i = 0;
+    double f = 0;
+    std::string s;
+    std::vector<int64_t> ia;
+    std::vector<double> fa;
+    std::vector<std::string> sa;
+  };
+  struct OwnedEntry {
+    std::string key;
+    OwnedValue value;
+  };
   void set_i64(std::string key, int64_t v);
   void set_f64(std::string key, double v);
   void set_str(std::string key, std::string v);
@@ -195,10 +307,10 @@ class Writer {
     std::vector<uint64_t> dims;
     std::vector<uint8_t> bytes;  // payload (+ scales for Q8), already laid out as stored
   };
-  void set_value(std::string key, MetaValue v);
+  void set_value(std::string key, OwnedValue v);
   uint64_t req_features_ = 0;
   uint64_t opt_features_ = 0;
-  std::vector<MetaEntry> meta_;
+  std::vector<OwnedEntry> meta_;
   std::vector<PendingTensor> tensors_;
 };
 

@@ -14,17 +14,11 @@
 namespace triage::trw {
 namespace {
 
-std::string hex(uint64_t v, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%0*llX", digits, static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string num(uint64_t v) { return std::to_string(v); }
+using ull = unsigned long long;
 
 bool zero_bytes(const uint8_t* b, uint64_t from, uint64_t to, const char* what, Error& err) {
   for (uint64_t p = from; p < to; ++p)
-    if (b[p] != 0) return fail(err, Errc::BadValue, p, std::string(what) + ": byte is " + num(b[p]) + ", must be 0");
+    if (b[p] != 0) return fail(err, Errc::BadValue, p, "%s: byte is %u, must be 0", what, unsigned(b[p]));
   return true;
 }
 
@@ -33,18 +27,8 @@ bool zero_bytes(const uint8_t* b, uint64_t from, uint64_t to, const char* what, 
 bool File::parse(std::span<const uint8_t> bytes, Error& err) { return parse(bytes, err, ParseOptions{}); }
 
 bool File::parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
-  // Allocations are bounded by the caps, but no exception may leave the library all the same.
-#if defined(__cpp_exceptions)
-  try {
-    return parse_unguarded(bytes, err, opt);
-  } catch (const std::bad_alloc&) {
-    *this = File{};
-    err = Error{Errc::NoMemory, 0, "out of memory while parsing"};
-    return false;
-  }
-#else
+  // Every allocation is a FallibleArray's (Errc::NoMemory on failure): nothing here throws.
   return parse_unguarded(bytes, err, opt);
-#endif
 }
 
 bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
@@ -60,29 +44,26 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
   if (n > 0 && std::memcmp(b, kMagic, n < 8 ? size_t(n) : 8) != 0)
     return fail(err, Errc::BadMagic, kMagicOff, "header.magic: not a .trw file");
   if (n < kHeaderSize)
-    return fail(err, Errc::Truncated, n, "header: the file has " + num(n) + " bytes, the header needs " + num(kHeaderSize));
+    return fail(err, Errc::Truncated, n, "header: the file has %llu bytes, the header needs %u", ull(n), kHeaderSize);
   // 2-3. byte order, major version.
   const uint32_t endian = load_u32(b + kEndianOff);
   if (endian != kEndianMarker)
-    return fail(err, Errc::BadEndian, kEndianOff,
-                "header.endian_marker: " + hex(endian, 8) + (endian == 0x04030201u ? " (a big-endian file)" : "") +
-                    ", expected " + hex(kEndianMarker, 8));
+    return fail(err, Errc::BadEndian, kEndianOff, "header.endian_marker: 0x%08X%s, expected 0x%08X", endian,
+                endian == 0x04030201u ? " (a big-endian file)" : "", kEndianMarker);
   const uint16_t major = load_u16(b + kMajorOff);
   if (major != kVersionMajor)
-    return fail(err, Errc::BadVersion, kMajorOff,
-                "header.version_major: " + num(major) + ", this reader implements " + num(kVersionMajor));
+    return fail(err, Errc::BadVersion, kMajorOff, "header.version_major: %u, this reader implements %u", unsigned(major),
+                unsigned(kVersionMajor));
   // 4-5. header size and CRC.
   const uint32_t hs = load_u32(b + kHeaderSizeOff);
   if (hs < kHeaderSize || hs % 8 != 0 || hs > kMaxHeaderSize)
-    return fail(err, Errc::BadValue, kHeaderSizeOff,
-                "header.header_size: " + num(hs) + ", must be a multiple of 8 in [128, 4096]");
+    return fail(err, Errc::BadValue, kHeaderSizeOff, "header.header_size: %u, must be a multiple of 8 in [128, 4096]", hs);
   if (hs > n)
-    return fail(err, Errc::Truncated, n, "header: header_size is " + num(hs) + " but the file has " + num(n) + " bytes");
+    return fail(err, Errc::Truncated, n, "header: header_size is %u but the file has %llu bytes", hs, ull(n));
   if (opt.verify_checksums) {
     const uint32_t want = load_u32(b + hs - 4), got = crc32c({b, size_t(hs - 4)});
     if (want != got)
-      return fail(err, Errc::Checksum, hs - 4,
-                  "header.header_crc32c: stored " + hex(want, 8) + ", computed " + hex(got, 8));
+      return fail(err, Errc::Checksum, hs - 4, "header.header_crc32c: stored 0x%08X, computed 0x%08X", want, got);
   }
   // 6. reserved fields.
   if (!zero_bytes(b, kReserved0Off, kReserved0Off + 4, "header.reserved", err)) return false;
@@ -92,17 +73,17 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
   const uint64_t opt_bits = load_u64(b + kOptFeaturesOff);
   if ((req & ~kKnownRequiredFeatures) != 0)
     return fail(err, Errc::UnknownRequiredFeature, kReqFeaturesOff,
-                "header.required_features: unknown bits " + hex(req & ~kKnownRequiredFeatures, 16) +
-                    " (this reader implements format " + num(kVersionMajor) + "." + num(kVersionMinor) + ")");
+                "header.required_features: unknown bits 0x%016llX (this reader implements format %u.%u)",
+                ull(req & ~kKnownRequiredFeatures), unsigned(kVersionMajor), unsigned(kVersionMinor));
   // 8. file size.
   const uint64_t fs = load_u64(b + kFileSizeOff);
   if (fs > kMaxFileSize)
-    return fail(err, Errc::LimitExceeded, kFileSizeOff, "header.file_size: " + num(fs) + " exceeds kMaxFileSize");
+    return fail(err, Errc::LimitExceeded, kFileSizeOff, "header.file_size: %llu exceeds kMaxFileSize", ull(fs));
   if (fs < uint64_t(hs) + kFileCrcSize)
-    return fail(err, Errc::BadValue, kFileSizeOff, "header.file_size: " + num(fs) + " is smaller than header + trailer");
+    return fail(err, Errc::BadValue, kFileSizeOff, "header.file_size: %llu is smaller than header + trailer", ull(fs));
   if (n < fs)
-    return fail(err, Errc::Truncated, n, "file: has " + num(n) + " bytes, header.file_size says " + num(fs));
-  if (n > fs) return fail(err, Errc::BadValue, fs, "file: " + num(n - fs) + " bytes after the end given by header.file_size");
+    return fail(err, Errc::Truncated, n, "file: has %llu bytes, header.file_size says %llu", ull(n), ull(fs));
+  if (n > fs) return fail(err, Errc::BadValue, fs, "file: %llu bytes after the end given by header.file_size", ull(n - fs));
   // 9. counts and section caps.
   const uint32_t mcount = load_u32(b + kMetaCountOff);
   const uint32_t tcount = load_u32(b + kTensorCountOff);
@@ -110,48 +91,48 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
   const uint64_t toff = load_u64(b + kTableOffsetOff), tsize = load_u64(b + kTableSizeOff);
   const uint64_t doff = load_u64(b + kDataOffsetOff), dsize = load_u64(b + kDataSizeOff);
   if (mcount > kMaxMetadata)
-    return fail(err, Errc::LimitExceeded, kMetaCountOff, "header.metadata_count: " + num(mcount) + " exceeds kMaxMetadata");
+    return fail(err, Errc::LimitExceeded, kMetaCountOff, "header.metadata_count: %u exceeds kMaxMetadata", mcount);
   if (tcount > kMaxTensors)
-    return fail(err, Errc::LimitExceeded, kTensorCountOff, "header.tensor_count: " + num(tcount) + " exceeds kMaxTensors");
+    return fail(err, Errc::LimitExceeded, kTensorCountOff, "header.tensor_count: %u exceeds kMaxTensors", tcount);
   if (msize > kMaxMetadataSize)
-    return fail(err, Errc::LimitExceeded, kMetaSizeOff, "header.metadata_size: " + num(msize) + " exceeds kMaxMetadataSize");
+    return fail(err, Errc::LimitExceeded, kMetaSizeOff, "header.metadata_size: %llu exceeds kMaxMetadataSize", ull(msize));
   // 10. layout: contiguous sections in order, every end overflow-checked.
   if (moff != hs)
-    return fail(err, Errc::BadValue, kMetaOffsetOff, "header.metadata_offset: " + num(moff) + ", must equal header_size " + num(hs));
+    return fail(err, Errc::BadValue, kMetaOffsetOff, "header.metadata_offset: %llu, must equal header_size %u", ull(moff), hs);
   uint64_t mend = 0, tend = 0, want_doff = 0, dend = 0, fend = 0;
   if (!add_u64(moff, msize, mend))
     return fail(err, Errc::Overflow, kMetaSizeOff, "header.metadata_size: metadata_offset + metadata_size overflows");
   if (toff != mend)
-    return fail(err, Errc::BadValue, kTableOffsetOff,
-                "header.tensor_table_offset: " + num(toff) + ", must equal the metadata end " + num(mend));
+    return fail(err, Errc::BadValue, kTableOffsetOff, "header.tensor_table_offset: %llu, must equal the metadata end %llu",
+                ull(toff), ull(mend));
   if (!add_u64(toff, tsize, tend) || !align_up_u64(tend, kAlign, want_doff))
     return fail(err, Errc::Overflow, kTableSizeOff, "header.tensor_table_size: the tensor table end overflows");
   if (doff != want_doff)
-    return fail(err, Errc::BadValue, kDataOffsetOff,
-                "header.data_offset: " + num(doff) + ", must be the tensor table end aligned to 64, " + num(want_doff));
+    return fail(err, Errc::BadValue, kDataOffsetOff, "header.data_offset: %llu, must be the tensor table end aligned to 64, %llu",
+                ull(doff), ull(want_doff));
   if (dsize % kAlign != 0)
-    return fail(err, Errc::BadValue, kDataSizeOff, "header.data_size: " + num(dsize) + " is not a multiple of 64");
+    return fail(err, Errc::BadValue, kDataSizeOff, "header.data_size: %llu is not a multiple of 64", ull(dsize));
   if (!add_u64(doff, dsize, dend) || !add_u64(dend, kFileCrcSize, fend))
     return fail(err, Errc::Overflow, kDataSizeOff, "header.data_size: data_offset + data_size overflows");
   if (fend != fs)
-    return fail(err, Errc::BadValue, kDataSizeOff,
-                "header.data_size: data_offset + data_size + 4 = " + num(fend) + ", file_size is " + num(fs));
+    return fail(err, Errc::BadValue, kDataSizeOff, "header.data_size: data_offset + data_size + 4 = %llu, file_size is %llu",
+                ull(fend), ull(fs));
   if (!zero_bytes(b, tend, doff, "padding before the data section", err)) return false;
 
   // 11-14. sections (all ranges now known to lie inside the buffer).
   File f;
-  std::vector<uint64_t> table_field_offsets;
+  FallibleArray<uint64_t> table_field_offsets;
   const DataSection data{doff, dsize};
-  if (!parse_metadata_section(b, moff, msize, mcount, f.meta_, err)) return false;
-  if (!parse_tensor_table(b, toff, tsize, tcount, data, f.tensors_, table_field_offsets, err)) return false;
-  if (!check_data_section(b, data, f.tensors_, table_field_offsets, err)) return false;
-  if (opt.verify_checksums && !check_payload_crcs(f.tensors_, err)) return false;
+  if (!parse_metadata_section(b, moff, msize, mcount, f.t_, err)) return false;
+  if (!parse_tensor_table(b, toff, tsize, tcount, data, f.t_.tensors, table_field_offsets, err)) return false;
+  if (!check_data_section(b, data, f.t_.tensors.span(), table_field_offsets.span(), err)) return false;
+  if (opt.verify_checksums && !check_payload_crcs(f.t_.tensors.span(), err)) return false;
   // 15. The file CRC last: a damaged payload is reported by name above, and whatever else changed
   // (a metadata string, a padding byte's neighbour) is caught here.
   if (opt.verify_checksums) {
     const uint32_t want = load_u32(b + fs - 4), got = crc32c({b, size_t(fs - 4)});
     if (want != got)
-      return fail(err, Errc::Checksum, fs - 4, "file CRC32C: stored " + hex(want, 8) + ", computed " + hex(got, 8));
+      return fail(err, Errc::Checksum, fs - 4, "file CRC32C: stored 0x%08X, computed 0x%08X", want, got);
   }
 
   f.major_ = major;

@@ -28,24 +28,24 @@ struct Out {
 };
 
 bool check_name(const std::string& s, const char* what, Error& err) {
-  if (s.empty()) return fail(err, Errc::BadValue, 0, std::string(what) + ": empty");
+  if (s.empty()) return fail_text(err, Errc::BadValue, 0, std::string(what) + ": empty");
   if (s.size() > kMaxNameLen)
-    return fail(err, Errc::LimitExceeded, 0, std::string(what) + " '" + s.substr(0, 32) + "...': longer than kMaxNameLen");
-  if (has_nul(s)) return fail(err, Errc::BadValue, 0, std::string(what) + ": contains a NUL byte");
+    return fail_text(err, Errc::LimitExceeded, 0, std::string(what) + " '" + s.substr(0, 32) + "...': longer than kMaxNameLen");
+  if (has_nul(s)) return fail_text(err, Errc::BadValue, 0, std::string(what) + ": contains a NUL byte");
   return true;
 }
 
 bool check_string(const std::string& s, const std::string& what, Error& err) {
-  if (s.size() > kMaxStringLen) return fail(err, Errc::LimitExceeded, 0, what + ": longer than kMaxStringLen");
-  if (has_nul(s)) return fail(err, Errc::BadValue, 0, what + ": contains a NUL byte");
+  if (s.size() > kMaxStringLen) return fail_text(err, Errc::LimitExceeded, 0, what + ": longer than kMaxStringLen");
+  if (has_nul(s)) return fail_text(err, Errc::BadValue, 0, what + ": contains a NUL byte");
   return true;
 }
 
 // Validates one entry and returns its encoded size.
-bool meta_entry_size(const MetaEntry& e, uint64_t& size, Error& err) {
+bool meta_entry_size(const Writer::OwnedEntry& e, uint64_t& size, Error& err) {
   if (!check_name(e.key, "metadata key", err)) return false;
   const std::string what = "metadata '" + e.key + "'";
-  const MetaValue& v = e.value;
+  const Writer::OwnedValue& v = e.value;
   size = 4 + e.key.size() + 4;
   switch (v.type) {
     case MetaType::I64:
@@ -57,12 +57,12 @@ bool meta_entry_size(const MetaEntry& e, uint64_t& size, Error& err) {
     case MetaType::I64Array:
     case MetaType::F64Array: {
       const size_t n = v.type == MetaType::I64Array ? v.ia.size() : v.fa.size();
-      if (n > kMaxArrayLen) return fail(err, Errc::LimitExceeded, 0, what + ": more than kMaxArrayLen items");
+      if (n > kMaxArrayLen) return fail_text(err, Errc::LimitExceeded, 0, what + ": more than kMaxArrayLen items");
       size += 4 + 8 * uint64_t(n);
       return true;
     }
     case MetaType::StrArray:
-      if (v.sa.size() > kMaxArrayLen) return fail(err, Errc::LimitExceeded, 0, what + ": more than kMaxArrayLen items");
+      if (v.sa.size() > kMaxArrayLen) return fail_text(err, Errc::LimitExceeded, 0, what + ": more than kMaxArrayLen items");
       size += 4;
       for (const std::string& s : v.sa) {
         if (!check_string(s, what, err)) return false;
@@ -70,13 +70,13 @@ bool meta_entry_size(const MetaEntry& e, uint64_t& size, Error& err) {
       }
       return true;
   }
-  return fail(err, Errc::BadValue, 0, what + ": unknown metadata type id " + std::to_string(uint32_t(v.type)));
+  return fail_text(err, Errc::BadValue, 0, what + ": unknown metadata type id " + std::to_string(uint32_t(v.type)));
 }
 
-void write_meta_entry(Out& o, const MetaEntry& e) {
+void write_meta_entry(Out& o, const Writer::OwnedEntry& e) {
   o.str(e.key);
   o.u32(uint32_t(e.value.type));
-  const MetaValue& v = e.value;
+  const Writer::OwnedValue& v = e.value;
   switch (v.type) {
     case MetaType::I64: o.u64(uint64_t(v.i)); break;
     case MetaType::F64: o.u64(f64_bits(v.f)); break;
@@ -98,14 +98,14 @@ void write_meta_entry(Out& o, const MetaEntry& e) {
 
 }  // namespace
 
-void Writer::set_value(std::string key, MetaValue v) {
-  for (MetaEntry& e : meta_) {
+void Writer::set_value(std::string key, OwnedValue v) {
+  for (OwnedEntry& e : meta_) {
     if (e.key == key) {
       e.value = std::move(v);
       return;
     }
   }
-  meta_.push_back(MetaEntry{std::move(key), std::move(v)});
+  meta_.push_back(OwnedEntry{std::move(key), std::move(v)});
 }
 
 void Writer::erase(std::string_view key) {
@@ -117,49 +117,59 @@ void Writer::erase(std::string_view key) {
 }
 
 void Writer::set_i64(std::string key, int64_t v) {
-  MetaValue m;
+  OwnedValue m;
   m.type = MetaType::I64;
   m.i = v;
   set_value(std::move(key), std::move(m));
 }
 
 void Writer::set_f64(std::string key, double v) {
-  MetaValue m;
+  OwnedValue m;
   m.type = MetaType::F64;
   m.f = v;
   set_value(std::move(key), std::move(m));
 }
 
 void Writer::set_str(std::string key, std::string v) {
-  MetaValue m;
+  OwnedValue m;
   m.type = MetaType::Str;
   m.s = std::move(v);
   set_value(std::move(key), std::move(m));
 }
 
 void Writer::set_i64_array(std::string key, std::vector<int64_t> v) {
-  MetaValue m;
+  OwnedValue m;
   m.type = MetaType::I64Array;
   m.ia = std::move(v);
   set_value(std::move(key), std::move(m));
 }
 
 void Writer::set_f64_array(std::string key, std::vector<double> v) {
-  MetaValue m;
+  OwnedValue m;
   m.type = MetaType::F64Array;
   m.fa = std::move(v);
   set_value(std::move(key), std::move(m));
 }
 
 void Writer::set_str_array(std::string key, std::vector<std::string> v) {
-  MetaValue m;
+  OwnedValue m;
   m.type = MetaType::StrArray;
   m.sa = std::move(v);
   set_value(std::move(key), std::move(m));
 }
 
 void Writer::copy_metadata_from(const File& f) {
-  for (const MetaEntry& e : f.metadata()) set_value(e.key, e.value);
+  for (const MetaEntry& e : f.metadata()) {
+    OwnedValue m;
+    m.type = e.value.type;
+    m.i = e.value.i;
+    m.f = e.value.f;
+    m.s = std::string(e.value.s);
+    m.ia.assign(e.value.ia.begin(), e.value.ia.end());
+    m.fa.assign(e.value.fa.begin(), e.value.fa.end());
+    m.sa.assign(e.value.sa.begin(), e.value.sa.end());
+    set_value(std::string(e.key), std::move(m));
+  }
 }
 
 bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t> dims, std::span<const uint8_t> data,
@@ -167,22 +177,22 @@ bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t>
   err = Error{};
   if (!check_name(name, "tensor name", err)) return false;
   for (const PendingTensor& t : tensors_)
-    if (t.name == name) return fail(err, Errc::Duplicate, 0, "tensor '" + name + "': added twice");
-  if (tensors_.size() >= kMaxTensors) return fail(err, Errc::LimitExceeded, 0, "tensor '" + name + "': more than kMaxTensors");
-  if (dims.size() > kMaxRank) return fail(err, Errc::LimitExceeded, 0, "tensor '" + name + "': rank above kMaxRank");
+    if (t.name == name) return fail_text(err, Errc::Duplicate, 0, "tensor '" + name + "': added twice");
+  if (tensors_.size() >= kMaxTensors) return fail_text(err, Errc::LimitExceeded, 0, "tensor '" + name + "': more than kMaxTensors");
+  if (dims.size() > kMaxRank) return fail_text(err, Errc::LimitExceeded, 0, "tensor '" + name + "': rank above kMaxRank");
   TensorSize ts;
   uint32_t bad_dim = 0;
   const Errc sc = tensor_size(uint32_t(dtype), uint32_t(dims.size()), dims.data(), ts, bad_dim);
   if (sc != Errc::Ok)
-    return fail(err, sc, 0, "tensor '" + name + "': invalid dtype/dims for the format (" + errc_name(sc) + ")");
+    return fail_text(err, sc, 0, "tensor '" + name + "': invalid dtype/dims for the format (" + errc_name(sc) + ")");
   const bool q8 = dtype == DType::Q8;
   const uint64_t want_data = q8 ? ts.numel : ts.nbytes;
   if (data.size() != want_data)
-    return fail(err, Errc::BadValue, 0,
+    return fail_text(err, Errc::BadValue, 0,
                 "tensor '" + name + "': " + std::to_string(data.size()) + " payload bytes, the dims need " +
                     std::to_string(want_data));
   if (q8 ? q8_scales.size() != dims[0] : !q8_scales.empty())
-    return fail(err, Errc::BadValue, 0, "tensor '" + name + "': q8 needs exactly dims[0] scales, other types none");
+    return fail_text(err, Errc::BadValue, 0, "tensor '" + name + "': q8 needs exactly dims[0] scales, other types none");
   TRIAGE_TRY {
     PendingTensor t{std::move(name), dtype, std::vector<uint64_t>(dims.begin(), dims.end()),
                     std::vector<uint8_t>(size_t(ts.nbytes), 0)};
@@ -195,7 +205,7 @@ bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t>
     tensors_.push_back(std::move(t));
   }
   TRIAGE_CATCH_BAD_ALLOC {
-    return fail(err, Errc::NoMemory, 0, "out of memory holding tensor payload");
+    return fail_text(err, Errc::NoMemory, 0, "out of memory holding tensor payload");
   }
   return true;
 }
@@ -203,14 +213,14 @@ bool Writer::add_tensor(std::string name, DType dtype, std::span<const uint64_t>
 bool Writer::serialize(std::vector<uint8_t>& out, Error& err) const {
   using namespace layout;
   err = Error{};
-  if (meta_.size() > kMaxMetadata) return fail(err, Errc::LimitExceeded, 0, "more than kMaxMetadata metadata entries");
+  if (meta_.size() > kMaxMetadata) return fail_text(err, Errc::LimitExceeded, 0, "more than kMaxMetadata metadata entries");
   uint64_t msize = 0;
-  for (const MetaEntry& e : meta_) {
+  for (const OwnedEntry& e : meta_) {
     uint64_t s = 0;
     if (!meta_entry_size(e, s, err)) return false;
     msize += s;  // bounded: <= 1024 entries of <= 2^16 strings of <= 2^20 bytes
   }
-  if (msize > kMaxMetadataSize) return fail(err, Errc::LimitExceeded, 0, "metadata larger than kMaxMetadataSize");
+  if (msize > kMaxMetadataSize) return fail_text(err, Errc::LimitExceeded, 0, "metadata larger than kMaxMetadataSize");
   uint64_t tsize = 0;
   for (const PendingTensor& t : tensors_) tsize += 4 + t.name.size() + 4 + 4 + 8 * t.dims.size() + 8 + 8 + 4;
   const uint64_t moff = kHeaderSize, toff = moff + msize, tend = toff + tsize;
@@ -221,17 +231,17 @@ bool Writer::serialize(std::vector<uint8_t>& out, Error& err) const {
   for (const PendingTensor& t : tensors_) {
     uint64_t off = 0;
     if (!align_up_u64(end, kAlign, off) || !add_u64(off, t.bytes.size(), end))
-      return fail(err, Errc::Overflow, 0, "tensor data size overflows");
+      return fail_text(err, Errc::Overflow, 0, "tensor data size overflows");
     offsets.push_back(off);
   }
   uint64_t dend = 0, fs = 0;
   if (!align_up_u64(end, kAlign, dend) || !add_u64(dend, kFileCrcSize, fs) || fs > kMaxFileSize)
-    return fail(err, Errc::LimitExceeded, 0, "the file would exceed kMaxFileSize");
+    return fail_text(err, Errc::LimitExceeded, 0, "the file would exceed kMaxFileSize");
   TRIAGE_TRY {
     out.assign(size_t(fs), 0);
   }
   TRIAGE_CATCH_BAD_ALLOC {
-    return fail(err, Errc::NoMemory, 0, "out of memory for a " + std::to_string(fs) + "-byte file");
+    return fail_text(err, Errc::NoMemory, 0, "out of memory for a " + std::to_string(fs) + "-byte file");
   }
   uint8_t* b = out.data();
   std::memcpy(b + kMagicOff, kMagic, 8);
@@ -252,7 +262,7 @@ bool Writer::serialize(std::vector<uint8_t>& out, Error& err) const {
   store_u64(b + kFileSizeOff, fs);
   store_u32(b + kHeaderSize - 4, crc32c({b, kHeaderSize - 4}));
   Out o{b + moff};
-  for (const MetaEntry& e : meta_) write_meta_entry(o, e);
+  for (const OwnedEntry& e : meta_) write_meta_entry(o, e);
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const PendingTensor& t = tensors_[i];
     o.str(t.name);
@@ -271,7 +281,7 @@ bool Writer::serialize(std::vector<uint8_t>& out, Error& err) const {
 bool Writer::write_file(const std::string& path, Error& err, const std::string& input_path) const {
   err = Error{};
   if (!input_path.empty() && same_file(path, input_path))
-    return fail(err, Errc::Io, 0, "refusing to write '" + path + "': it is the input file '" + input_path + "'");
+    return fail_text(err, Errc::Io, 0, "refusing to write '" + path + "': it is the input file '" + input_path + "'");
   std::vector<uint8_t> bytes;
   if (!serialize(bytes, err)) return false;
   return write_file_atomic(path, bytes, err);

@@ -588,8 +588,9 @@ int main(int argc, char** argv) {
     triage::trw::Error te;
     triage::trw::File f;
     triage::rt::ModelConfig cfg;
+    triage::rt::ModelText text;
     triage::rt::Error err;
-    if (!buf.read_file(path, te) || !f.parse(buf.span(), te) || !triage::rt::load_config(f, cfg, err)) {
+    if (!buf.read_file(path, te) || !f.parse(buf.span(), te) || !triage::rt::load_config(f, cfg, text, err)) {
       std::fprintf(stderr, "bench_cuda: %s: %s%s\n", path.c_str(), te.message.c_str(), err.message);
       return 1;
     }

@@ -137,7 +137,7 @@ bool CudaEngine::load(std::span<const uint8_t> bytes, const triage_cuda_options&
 
   // Model: the CPU runtime's parser, config and tensor binding (the same checks as triage_open_*).
   LoadedModel lm;
-  if (!load_model(bytes, nullptr, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, labels_, err))
+  if (!load_model(bytes, nullptr, (opts.flags & TRIAGE_CUDA_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, text_, err))
     return false;
   const ModelTensors& tensors = lm.tensors;
   if (!check_model_support(cfg_, err)) return false;
@@ -658,7 +658,7 @@ bool CudaEngine::launch_pass(int bi, bool fine_pass, cudaStream_t s, Error& err)
 
 void CudaEngine::finish(int i, const float* logits, uint32_t route, triage_result& r) {
   const int n = cfg_.ncls();
-  decide_final_result(logits, n, cfg_.good, router_, labels_.data(), in_stats_[static_cast<size_t>(i)], route,
+  decide_final_result(logits, n, cfg_.good, router_, cfg_.labels, in_stats_[static_cast<size_t>(i)], route,
                       probs_.data() + static_cast<size_t>(i) * n, &ood_[static_cast<size_t>(i)], r);
 }
 
@@ -776,7 +776,7 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
     } else if (opts_.force == TRIAGE_FORCE_FINE || opts_.force == TRIAGE_FORCE_FINE_ALL) {
       escalate = true;
     } else {
-      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, labels_.data(), in_stats_[static_cast<size_t>(i)], p,
+      escalate = !decide_coarse_result(logits, ncls, cfg_.good, router_, cfg_.labels, in_stats_[static_cast<size_t>(i)], p,
                                        &ood_[static_cast<size_t>(i)], r);
     }
     if (escalate) {
@@ -819,7 +819,7 @@ bool CudaEngine::classify(const triage_image* images, int n, bool device_input, 
 
 void CudaEngine::info(triage_model_info& o) const {
   const bool cf = cfg_.arch == Arch::CfVit;
-  fill_model_info(cfg_, router_, labels_.data(), o);
+  fill_model_info(cfg_, router_, cfg_.labels, o);
   o.isa = "cuda";
   const int fk = cf ? (opts_.force == TRIAGE_FORCE_FINE_ALL ? cfg_.Gc : cfg_.K) : 0;
   o.tokens_fine = static_cast<uint32_t>(cfg_.tokens_fine(fk));

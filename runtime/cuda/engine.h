@@ -106,7 +106,7 @@ class CudaEngine {
   std::vector<float> ood_;
   std::vector<InputStats> in_stats_;  // host input: input_stats (OOD test); device input: not known
   std::vector<int32_t> host_esc_;
-  std::vector<const char*> labels_;
+  ModelText text_;  // model name and class names (cfg_ points into it)
   bool broken_ = false;
   uint64_t reruns_ = 0;
 };

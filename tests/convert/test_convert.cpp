@@ -51,7 +51,7 @@ std::map<std::string, std::vector<float>> reference_tensors(const test::TinyMode
 void check_tensors(const test::Converted& c, const test::TinyModel& m, trw::DType dtype) {
   auto ref = reference_tensors(m);
   std::set<std::string> names;
-  for (const auto& t : c.file.tensors()) names.insert(t.name);
+  for (const auto& t : c.file.tensors()) names.insert(std::string(t.name));
   std::set<std::string> want;
   for (const auto& [n, v] : ref) want.insert(n);
   EXPECT_EQ(names, want);
@@ -59,16 +59,17 @@ void check_tensors(const test::Converted& c, const test::TinyModel& m, trw::DTyp
   uint64_t params = 0, bytes = 0;
   for (size_t k = 0; k < c.file.tensors().size(); ++k) {
     const trw::TensorView& t = c.file.tensors()[k];
+    const std::string name(t.name);
     const TensorReport& row = c.report.tensors[k];
     EXPECT_EQ(row.name, t.name);
     EXPECT_EQ(row.bytes, t.nbytes) << t.name;
     params += t.numel;
     bytes += t.nbytes;
-    const bool matrix = ends_with(t.name, ".weight") && (t.rank == 2 || t.rank == 4);
+    const bool matrix = ends_with(name, ".weight") && (t.rank == 2 || t.rank == 4);
     const trw::DType want_type = matrix ? dtype : trw::DType::F32;
     EXPECT_EQ(t.dtype, want_type) << t.name;
-    const std::vector<float>& r = ref.at(t.name);
-    const std::vector<float> got = test::stored_values(c.file, t.name);
+    const std::vector<float>& r = ref.at(name);
+    const std::vector<float> got = test::stored_values(c.file, name);
     ASSERT_EQ(got.size(), r.size()) << t.name;
     if (want_type == trw::DType::F32) {
       EXPECT_EQ(got, r) << t.name;

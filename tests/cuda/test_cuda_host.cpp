@@ -33,12 +33,13 @@ struct Parsed {
   trw::Buffer buf;
   trw::File file;
   ModelConfig cfg;
+  ModelText text;
   ModelTensors t;
   bool ok = false;
   explicit Parsed(const std::vector<uint8_t>& bytes) {
     trw::Error te;
     Error err;
-    ok = buf.assign(bytes, te) && file.parse(buf.span(), te) && load_config(file, cfg, err) &&
+    ok = buf.assign(bytes, te) && file.parse(buf.span(), te) && load_config(file, cfg, text, err) &&
          bind_tensors(file, cfg, t, err);
   }
 };

@@ -2,11 +2,14 @@
 // values) come back bit-identical, in insertion order, aligned as promised; in memory and via a file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <random>
+#include <span>
 
 #include "aligned_bytes.h"
 #include "errc_printer.h"
@@ -76,7 +79,7 @@ void fill_metadata(Writer& w) {
 
 bool same_value(const MetaValue& a, const MetaValue& b) {
   if (a.type != b.type) return false;
-  auto fbits = [](const std::vector<double>& v) {
+  auto fbits = [](std::span<const double> v) {
     std::vector<uint64_t> o;
     for (double d : v) o.push_back(std::bit_cast<uint64_t>(d));
     return o;
@@ -85,9 +88,9 @@ bool same_value(const MetaValue& a, const MetaValue& b) {
     case MetaType::I64: return a.i == b.i;
     case MetaType::F64: return std::bit_cast<uint64_t>(a.f) == std::bit_cast<uint64_t>(b.f);
     case MetaType::Str: return a.s == b.s;
-    case MetaType::I64Array: return a.ia == b.ia;
+    case MetaType::I64Array: return std::ranges::equal(a.ia, b.ia);
     case MetaType::F64Array: return fbits(a.fa) == fbits(b.fa);
-    case MetaType::StrArray: return a.sa == b.sa;
+    case MetaType::StrArray: return std::ranges::equal(a.sa, b.sa);
   }
   return false;
 }

@@ -2,6 +2,7 @@
 // skipping checksums accepts a superset, differing only by checksum failures; an accepted file has
 // every tensor byte and metadata value readable, and re-writing it with trw::Writer gives a file
 // that parses back to the same content.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -67,8 +68,8 @@ void touch(const File& f) {
 }
 
 bool same_value(const MetaValue& a, const MetaValue& b) {
-  if (a.type != b.type || a.i != b.i || bits_of(a.f) != bits_of(b.f) || a.s != b.s || a.ia != b.ia || a.sa != b.sa ||
-      a.fa.size() != b.fa.size())
+  if (a.type != b.type || a.i != b.i || bits_of(a.f) != bits_of(b.f) || a.s != b.s || !std::ranges::equal(a.ia, b.ia) ||
+      !std::ranges::equal(a.sa, b.sa) || a.fa.size() != b.fa.size())
     return false;
   for (size_t k = 0; k < a.fa.size(); ++k)
     if (bits_of(a.fa[k]) != bits_of(b.fa[k])) return false;
@@ -86,7 +87,7 @@ void rewrite(const File& f) {
     std::vector<float> scales(q8 ? t.dims[0] : 0);
     if (q8 && !scales.empty()) std::memcpy(scales.data(), t.scales, 4 * scales.size());
     const uint64_t n = q8 ? t.numel : t.nbytes;
-    FUZZ_CHECK(w.add_tensor(t.name, t.dtype, {t.dims, t.rank}, {t.data, size_t(n)}, err, scales),
+    FUZZ_CHECK(w.add_tensor(std::string(t.name), t.dtype, {t.dims, t.rank}, {t.data, size_t(n)}, err, scales),
                "an accepted tensor can be written again");
   }
   std::vector<uint8_t> bytes;

@@ -60,7 +60,8 @@ TEST(ClassReview, LaxestThresholdMeetingThePurityTarget) {
   EXPECT_NE(r[2].status.find("insufficient"), std::string::npos);
   // The thresholds, stored, give the engine's rule these rejections on the same table.
   rt::RouterThresholds th = exits_all();
-  th.class_review = class_review_thresholds(r);
+  const std::vector<double> crt = class_review_thresholds(r);
+  th.class_review.assign(crt.begin(), crt.end());
   uint64_t reviewed_a = 0;
   for (size_t i = 0; i < tb.t.size(); ++i) {
     const Routed x = route_image(tb.t.coarse_row(i), tb.t.fine_row(i), 3, -1, th);

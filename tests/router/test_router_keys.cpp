@@ -151,7 +151,7 @@ TEST_F(RouterKeysOnWaferModel, CopiedModelKeepsEveryTensorAndMetadataAndTakesThe
   }
   ASSERT_EQ(g.metadata().size(), f.metadata().size());
   for (size_t i = 0; i < f.metadata().size(); ++i) {
-    const std::string& key = f.metadata()[i].key;
+    const std::string key(f.metadata()[i].key);
     EXPECT_EQ(g.metadata()[i].key, key);
     if (key.rfind("router.", 0) != 0) {
       EXPECT_EQ(g.metadata()[i].value.s, f.metadata()[i].value.s) << key;

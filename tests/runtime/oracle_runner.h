@@ -28,7 +28,7 @@ class OracleRunner {
     trw::Error te;
     if (!buf_.assign(bytes, te) || !file_.parse(buf_.span(), te)) throw std::runtime_error("oracle: " + te.message);
     rt::Error err;
-    if (!rt::load_config(file_, cfg_, err) || !rt::bind_tensors(file_, cfg_, tensors_, err))
+    if (!rt::load_config(file_, cfg_, text_, err) || !rt::bind_tensors(file_, cfg_, tensors_, err))
       throw std::runtime_error(std::string("oracle: ") + err.message);
     oracle_.init(cfg_, tensors_);
   }
@@ -86,6 +86,7 @@ class OracleRunner {
   trw::Buffer buf_;
   trw::File file_;
   rt::ModelConfig cfg_;
+  rt::ModelText text_;
   rt::ModelTensors tensors_;
   rt::Oracle oracle_;
 };

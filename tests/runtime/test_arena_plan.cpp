@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
 
 #include "runtime/arena_plan.h"
 
@@ -10,7 +11,8 @@ namespace {
 
 TEST(ArenaPlan, DisjointLifetimesShare) {
   ArenaPlan p;
-  ASSERT_TRUE(plan_arena({{1000, 0, 1}, {1000, 2, 3}, {500, 1, 2}}, p));
+  const std::vector<BufferReq> r{{1000, 0, 1}, {1000, 2, 3}, {500, 1, 2}};
+  ASSERT_TRUE(plan_arena(r, p));
   EXPECT_EQ(p.offsets[0], p.offsets[1]);  // same place, different times
   EXPECT_EQ(p.total, 1024u + 512u);
 }
@@ -40,8 +42,9 @@ TEST(ArenaPlan, RandomPlansNeverOverlapLiveBuffers) {
 
 TEST(ArenaPlan, OverflowIsAnError) {
   ArenaPlan p;
-  EXPECT_FALSE(plan_arena({{SIZE_MAX - 10, 0, 0}}, p));
-  EXPECT_FALSE(plan_arena({{SIZE_MAX / 2 + 64, 0, 0}, {SIZE_MAX / 2 + 64, 0, 0}}, p));
+  EXPECT_FALSE(plan_arena(std::vector<BufferReq>{{SIZE_MAX - 10, 0, 0}}, p));
+  EXPECT_FALSE(plan_arena(std::vector<BufferReq>{{SIZE_MAX / 2 + 64, 0, 0}, {SIZE_MAX / 2 + 64, 0, 0}}, p));
+  EXPECT_FALSE(plan_arena(std::vector<BufferReq>(kMaxArenaBuffers + 1, BufferReq{64, 0, 0}), p)) << "more than the planner holds";
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ bool encode(const trw::TensorView& like, const std::vector<float>& v, uint64_t r
     case trw::DType::BF16: {
       std::vector<uint16_t> h;
       convert::Error cerr;
-      if (!convert::cast_16bit(v, like.dtype, like.name, h, cerr)) {
+      if (!convert::cast_16bit(v, like.dtype, std::string(like.name), h, cerr)) {
         err = cerr.message;
         return false;
       }
@@ -50,7 +50,7 @@ bool encode(const trw::TensorView& like, const std::vector<float>& v, uint64_t r
       return true;
     }
   }
-  err = "head tensor " + like.name + " has an unknown dtype";
+  err = "head tensor " + std::string(like.name) + " has an unknown dtype";
   return false;
 }
 
@@ -157,8 +157,8 @@ bool write_adapted_model(const trw::File& base, const AdaptedModel& m, const std
     }
     const Encoded& e = is_w ? w : b;
     const std::span<const uint64_t> dims = is_w ? std::span<const uint64_t>(dims_w) : std::span<const uint64_t>(dims_b);
-    if (!wr.add_tensor(t.name, e.dtype, dims, e.bytes, terr, e.scales)) {
-      err = "tensor " + t.name + ": " + terr.message;
+    if (!wr.add_tensor(std::string(t.name), e.dtype, dims, e.bytes, terr, e.scales)) {
+      err = "tensor " + std::string(t.name) + ": " + terr.message;
       return false;
     }
   }

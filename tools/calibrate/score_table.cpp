@@ -41,7 +41,7 @@ bool open_handle(std::span<const uint8_t> bytes, const ScoreOptions& opt, uint32
 
 std::string meta_str(const trw::File& f, const char* key) {
   const trw::MetaValue* v = f.find_meta(key);
-  return v && v->type == trw::MetaType::Str ? v->s : std::string();
+  return v && v->type == trw::MetaType::Str ? std::string(v->s) : std::string();
 }
 
 bool classify(Handle& h, const triage_image& img, const std::string& path, triage_result& r, double* ms, std::string& err) {

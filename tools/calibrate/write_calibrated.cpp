@@ -22,7 +22,7 @@ bool write_calibrated_model(const std::string& model_path, const std::string& ou
   keys.coarse_defect = th.coarse_defect;
   keys.fine_good = th.fine_good;
   keys.review = th.review;
-  keys.class_review = th.class_review;
+  keys.class_review.assign(th.class_review.begin(), th.class_review.end());
   keys.has_ood = th.has_ood;
   keys.ood_coarse = th.has_ood ? th.ood_coarse : 0.0;
   keys.ood_fine = th.has_ood ? th.ood_fine : 0.0;

@@ -69,7 +69,8 @@ int calibrate_no_good(const calib::ScoreTable& table, const calib::ModelSummary&
   std::vector<calib::ClassReview> cr;
   if (io.class_review) {
     cr = calib::choose_class_review(table, th, *io.class_review);
-    th.class_review = calib::class_review_thresholds(cr);
+    const std::vector<double> crt = calib::class_review_thresholds(cr);
+    th.class_review.assign(crt.begin(), crt.end());  // one per class: within the cap
     j["class_review"] = class_review_json(table, *io.class_review, cr);
     j["review_rate"] = calib::rate(calib::count_routed(table, th).review, r.n);
   }

@@ -335,7 +335,8 @@ int cmd_calibrate(int argc, char** argv) {
   std::vector<calib::ClassReview> cr;
   if (class_review) {
     cr = calib::choose_class_review(table, th, cro);
-    th.class_review = calib::class_review_thresholds(cr);
+    const std::vector<double> crt = calib::class_review_thresholds(cr);
+    th.class_review.assign(crt.begin(), crt.end());  // one per class: within the cap
     j["class_review"] = class_review_json(table, cro, cr);
     j["review_rate"] = calib::rate(calib::count_routed(table, th).review, c.images);
   }

@@ -51,10 +51,10 @@ json meta_json(const trw::MetaValue& v) {
   switch (v.type) {
     case trw::MetaType::I64: return v.i;
     case trw::MetaType::F64: return v.f;
-    case trw::MetaType::Str: return v.s;
-    case trw::MetaType::I64Array: return v.ia;
-    case trw::MetaType::F64Array: return v.fa;
-    case trw::MetaType::StrArray: return v.sa;
+    case trw::MetaType::Str: return std::string(v.s);
+    case trw::MetaType::I64Array: return std::vector<int64_t>(v.ia.begin(), v.ia.end());
+    case trw::MetaType::F64Array: return std::vector<double>(v.fa.begin(), v.fa.end());
+    case trw::MetaType::StrArray: return std::vector<std::string>(v.sa.begin(), v.sa.end());
   }
   return nullptr;
 }
@@ -220,10 +220,10 @@ void print_text(const std::string& path, uint64_t size, const trw::File& f) {
 
 void print_json(const std::string& path, uint64_t size, const trw::File& f, const RouterView& rv, const SignatureView& sv) {
   json meta = json::object();
-  for (const auto& m : f.metadata()) meta[m.key] = meta_json(m.value);
+  for (const auto& m : f.metadata()) meta[std::string(m.key)] = meta_json(m.value);
   json tensors = json::array();
   for (const auto& t : f.tensors())
-    tensors.push_back({{"name", t.name},
+    tensors.push_back({{"name", std::string(t.name)},
                        {"type", trw::dtype_name(t.dtype)},
                        {"shape", std::vector<uint64_t>(t.dims, t.dims + t.rank)},
                        {"bytes", t.nbytes},

@@ -45,7 +45,7 @@ bool get_threshold(const json& o, const char* key, const std::string& where, dou
 
 std::string meta_str(const trw::File& f, const char* key) {
   const trw::MetaValue* v = f.find_meta(key);
-  return v && v->type == trw::MetaType::Str ? v->s : std::string();
+  return v && v->type == trw::MetaType::Str ? std::string(v->s) : std::string();
 }
 
 }  // namespace
@@ -218,7 +218,7 @@ bool copy_tensor(const trw::TensorView& t, trw::Writer& w, Error& err) {
   if (!scales.empty()) std::memcpy(scales.data(), t.scales, 4 * scales.size());
   const uint64_t n = q8 ? t.numel : t.nbytes;
   trw::Error terr;
-  if (!w.add_tensor(t.name, t.dtype, {t.dims, t.rank}, {t.data, static_cast<size_t>(n)}, terr, scales))
+  if (!w.add_tensor(std::string(t.name), t.dtype, {t.dims, t.rank}, {t.data, static_cast<size_t>(n)}, terr, scales))
     return fail(err, Errc::Output, "copying tensor " + quote_name(t.name) + ": " + terr.message);
   return true;
 }
