@@ -13,8 +13,10 @@
 #include "runtime/version.h"
 #include "weights_format/trw.h"
 
+// The handle lives at the start of the arena memory: the caller's (options.arena) or the heap's.
 struct triage_model {
   triage::rt::Engine engine;
+  bool heap = true;  // allocated from the heap (triage_close frees it) or in the caller's arena
 };
 
 namespace {
@@ -61,6 +63,14 @@ triage_status guarded(Error& err, F&& fn) {
   return err.code;
 }
 
+// Ends a handle's life: its own memory goes back to the heap when it came from there.
+void destroy(triage_model* m) {
+  if (!m) return;
+  const bool heap = m->heap;
+  m->~triage_model();
+  if (heap) std::free(m);
+}
+
 triage_status open_span(const void* data, size_t size, const triage_options* opts, triage_model** out) {
   Error err;
   if (!out) {
@@ -76,16 +86,23 @@ triage_status open_span(const void* data, size_t size, const triage_options* opt
       err.set(TRIAGE_E_INVALID_ARGUMENT, "model data is NULL or empty");
       return;
     }
-    if (!resolve_options(opts, o, err)) return;
-    m = new (std::nothrow) triage_model;
-    if (!m) {
-      err.set(TRIAGE_E_NOMEM, "cannot allocate the model handle");
+    if (!resolve_options(opts, o, err) || !triage::rt::Engine::check_options(o, err)) return;
+    // Everything an open keeps comes from these two (runtime/engine.h): with both given, no heap at all.
+    triage::Region state = o.arena ? triage::Region(o.arena, o.arena_size) : triage::Region();
+    triage::Region keep = o.weights ? triage::Region(o.weights, o.weights_size) : triage::Region();
+    bool heap = true;
+    void* mem = state.take(sizeof(triage_model), alignof(triage_model), &heap);
+    if (!mem) {
+      if (o.arena) err.set(TRIAGE_E_NOMEM, "options.arena_size %zu cannot hold the model handle", o.arena_size);
+      else err.set(TRIAGE_E_NOMEM, "cannot allocate the model handle");
       return;
     }
-    if (!m->engine.load({static_cast<const uint8_t*>(data), size}, o, triage::rt::Engine::Mode::Open, err)) return;
+    m = new (mem) triage_model;
+    m->heap = heap;
+    m->engine.load({static_cast<const uint8_t*>(data), size}, o, triage::rt::Engine::Mode::Open, err, state, keep);
   });
   if (err) {
-    delete m;
+    destroy(m);
     set_open_error(err);
     return err.code;
   }
@@ -106,11 +123,14 @@ triage_status size_of(const void* data, size_t size, const triage_options* opts,
     }
     *out_bytes = 0;
     if (!resolve_options(opts, o, err)) return;
-    // The caller's memory is not needed to size it.
+    // The caller's memory is not needed to size it: measuring regions, the handle counted first as an
+    // open takes it.
     o.arena = o.weights = nullptr;
     o.arena_size = o.weights_size = 0;
+    triage::Region state, keep;
+    state.reserve(sizeof(triage_model), alignof(triage_model));
     triage::rt::Engine e;
-    if (e.load({static_cast<const uint8_t*>(data), size}, o, mode, err))
+    if (e.load({static_cast<const uint8_t*>(data), size}, o, mode, err, state, keep))
       *out_bytes = mode == triage::rt::Engine::Mode::ArenaSize ? e.arena_bytes() : e.weights_bytes();
   });
   if (err) set_open_error(err);
@@ -233,7 +253,7 @@ const char* triage_last_error(const triage_model* model) {
   return model ? model->engine.last_error.message : "model is NULL";
 }
 
-void triage_close(triage_model* model) { delete model; }
+void triage_close(triage_model* model) { destroy(model); }
 
 const char* triage_status_name(triage_status s) {
   switch (s) {

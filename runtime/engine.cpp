@@ -3,6 +3,7 @@
 #include "runtime/engine.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -32,7 +33,9 @@ kernels::Isa isa_cap(uint32_t cap) {
   }
 }
 
-bool check_options(const triage_options& o, Error& err) {
+}  // namespace
+
+bool Engine::check_options(const triage_options& o, Error& err) {
   if (o.threads < 1 || o.threads > TRIAGE_MAX_THREADS)
     return err.set(o.threads ? TRIAGE_E_LIMIT : TRIAGE_E_INVALID_ARGUMENT, "options.threads %u outside [1, %u]",
                    o.threads, TRIAGE_MAX_THREADS);
@@ -57,23 +60,50 @@ bool check_options(const triage_options& o, Error& err) {
   return true;
 }
 
-}  // namespace
+bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err, Region& state,
+                  Region& keep) {
+  if (load_steps(bytes, opts, mode, err, state, keep)) return true;
+  if (err.code == TRIAGE_E_NOMEM && (!state.measuring() || !keep.measuring())) {
+    char m[sizeof err.message];
+    const bool unaligned = reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0 && !state.measuring();
+    std::snprintf(m, sizeof m, "%s (the caller's memory: options.arena_size %zu, options.weights_size %zu; "
+                  "triage_arena_size and triage_weights_size say what this model needs%s)", err.message, opts.arena_size,
+                  opts.weights_size,
+                  unaligned ? "; the model bytes are not 64-byte aligned, so their aligned copy takes arena room: size the "
+                              "arena with these same bytes, or pass aligned ones" : "");
+    std::memcpy(err.message, m, sizeof m);
+  }
+  return false;
+}
 
-bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err) {
+bool Engine::load_steps(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err, Region& state,
+                        Region& keep) {
   if (!check_options(opts, err)) return false;
   opts_ = opts;
   if (bytes.size() > TRIAGE_MAX_MODEL_BYTES)
     return err.set(TRIAGE_E_LIMIT, "model of %zu bytes exceeds the cap", bytes.size());
-  LoadedModel lm;
-  if (!load_model(bytes, opts.public_key, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_, text_,
-                  err))
-    return false;
-  const ModelTensors& tensors = lm.tensors;
+  // The open's scratch (parse tables, an aligned copy of the bytes, the weight conversion buffer) comes
+  // from the arena's memory before any activation lives there; the model's names and packed weights
+  // from the weights memory, which nothing writes after open.
+  const size_t mark = state.used();
+  {
+    LoadedModel lm;
+    if (!load_model(bytes, opts.public_key, (opts.flags & TRIAGE_OPEN_ALLOW_UNCALIBRATED) != 0, opts.force, lm, cfg_, router_,
+                    text_, err, &state, &keep))
+      return false;
+    isa_ = kernels::select_isa(isa_cap(opts.isa_cap));
+    if (!pack_model(cfg_, lm.tensors, isa_, pm_, err, &state, &keep)) return false;
+  }  // the scratch is dead from here on
+  weights_bytes_ = keep.peak();
+  if (mode == Mode::WeightsSize) return true;
+  state.rewind(mark);
 
-  isa_ = kernels::select_isa(isa_cap(opts.isa_cap));
-  if (mode == Mode::WeightsSize) return packed_bytes(cfg_, tensors, isa_, weights_bytes_, err);
-  if (!pack_model(cfg_, tensors, isa_, opts.weights, opts.weights_size, pm_, err)) return false;
-  weights_bytes_ = pm_.bytes();
+  // Per-image result rows (written by every classify: the arena's memory, not the weights').
+  const size_t nb = opts.max_batch;
+  if (!probs_.resize(nb * static_cast<size_t>(cfg_.ncls()), &state) || !ood_.resize(nb, &state) ||
+      !in_stats_.resize(nb, &state) || !esc_.resize(nb, &state) ||
+      !cls_rows_.resize(nb * 2 * static_cast<size_t>(cfg_.D), &state) || !cls_pass_.resize(nb, &state))
+    return err.set(TRIAGE_E_NOMEM, "cannot allocate the result rows of %zu images", nb);
 
   // Plan for the worst case of the chosen policy: every image escalated, with K = topk or Gc.
   const bool cfvit = cfg_.arch == Arch::CfVit;
@@ -84,18 +114,15 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
   shape_.coarse = cfvit;
   shape_.fine_k = !cfvit ? 0 : opts.force == TRIAGE_FORCE_COARSE ? -1 : fine_k_;
   if (!plan_workspace(cfg_, pm_, isa_, shape_, plan_, err)) return false;
-  if (mode == Mode::ArenaSize) return true;
-
-  unsigned char* arena = static_cast<unsigned char*>(opts.arena);
-  if (arena) {
-    if (opts.arena_size < plan_.arena.total)
-      return err.set(TRIAGE_E_NOMEM, "options.arena_size %zu is below the %zu bytes this model needs", opts.arena_size,
-                     plan_.arena.total);
-  } else {
-    if (!own_arena_.allocate(plan_.arena.total))
-      return err.set(TRIAGE_E_NOMEM, "cannot allocate the %zu-byte arena", plan_.arena.total);
-    arena = own_arena_.data();
+  if (mode == Mode::ArenaSize) {
+    if (!state.reserve(plan_.arena.total, kArenaAlign)) return err.set(TRIAGE_E_LIMIT, "arena size overflows");
+    arena_bytes_ = state.peak();
+    return true;
   }
+  if (!arena_mem_.resize(plan_.arena.total / kArenaAlign, &state))
+    return err.set(TRIAGE_E_NOMEM, "cannot allocate the %zu-byte activation arena", plan_.arena.total);
+  arena_bytes_ = state.peak();
+  unsigned char* arena = arena_mem_.data()->b;
   bind_workspace(cfg_, shape_, plan_, arena, ws_);
   if (!pool_.start(shape_.threads, err, opts.run_tasks, opts.run_tasks_ctx)) return false;
   Exec ex;
@@ -104,10 +131,6 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
   ex.scratch = ws_.scratch;
   ex.scratch_floats = ws_.scratch_floats;
   fwd_.init(&cfg_, &pm_, &ws_, ex);
-  const size_t nb = opts.max_batch;
-  if (!probs_.resize(nb * static_cast<size_t>(cfg_.ncls())) || !ood_.resize(nb) || !in_stats_.resize(nb) ||
-      !esc_.resize(nb) || !cls_rows_.resize(nb * 2 * static_cast<size_t>(cfg_.D)) || !cls_pass_.resize(nb))
-    return err.set(TRIAGE_E_NOMEM, "cannot allocate the result rows of %zu images", nb);
   last_n_ = 0;
   return true;
 }
@@ -269,8 +292,8 @@ void Engine::info(triage_model_info& o) const {
   o.threads = opts_.threads;
   o.max_batch = opts_.max_batch;
   o.force = opts_.force;
-  o.arena_bytes = plan_.arena.total;
-  o.weight_bytes = pm_.bytes();
+  o.arena_bytes = arena_bytes_;
+  o.weight_bytes = weights_bytes_;
 }
 
 }  // namespace triage::rt

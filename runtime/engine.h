@@ -4,7 +4,6 @@
 
 #include <span>
 
-#include "runtime/aligned_buffer.h"
 #include "runtime/error.h"
 #include "runtime/forward.h"
 #include "runtime/model_config.h"
@@ -19,13 +18,21 @@ namespace triage::rt {
 
 class Engine {
  public:
-  // Open: parses, validates and packs the model at bytes (into the caller's weights memory or owned
-  // storage), plans the arena, starts the threads and binds the arena (the caller's, or an owned one);
-  // bytes may be freed afterwards. ArenaSize stops after planning, WeightsSize after sizing the weights.
+  // Open: parses, validates and packs the model at bytes, plans the arena, starts the threads and binds
+  // the arena; bytes may be freed afterwards. Memory comes from two regions (weights_format/
+  // fallible_array.h), each the caller's block (options.arena / options.weights) or a measuring one
+  // (the heap): `state` holds the open's scratch, then the result rows and the activations (what
+  // classify writes; the caller has already taken the handle from it); `keep` the model's names and
+  // packed weights (nothing writes them after open). ArenaSize stops after planning, WeightsSize after
+  // packing; arena_bytes / weights_bytes say how much of each an open takes.
   enum class Mode { Open, ArenaSize, WeightsSize };
-  bool load(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err);
+  bool load(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err, Region& state,
+            Region& keep);
 
-  size_t arena_bytes() const { return plan_.arena.total; }
+  // Checks the options an open takes (ranges, flags, the caller memory's alignment). false + err.
+  static bool check_options(const triage_options& o, Error& err);
+
+  size_t arena_bytes() const { return arena_bytes_; }
   size_t weights_bytes() const { return weights_bytes_; }
   const ModelConfig& config() const { return cfg_; }
 
@@ -48,6 +55,8 @@ class Engine {
   Error last_error;  // of the last C API call on this handle
 
  private:
+  bool load_steps(std::span<const uint8_t> bytes, const triage_options& opts, Mode mode, Error& err, Region& state,
+                  Region& keep);
   bool check_image(const triage_image& img, int index, Error& err) const;
   // One chunk of a classify call: images [base, base + n) of the call; results points at image base.
   void classify_chunk(const triage_image* images, int n, triage_result* results, int base);
@@ -63,7 +72,7 @@ class Engine {
   WorkspaceShape shape_;
   WorkspacePlan plan_;
   Workspace ws_;
-  AlignedBuffer own_arena_;
+  FallibleArray<PackedModel::Line> arena_mem_;  // the activations (from `state`)
   ThreadPool pool_;
   Forward fwd_;
   int fine_k_ = 0;                       // K used when escalating (topk, or Gc for fine-all)
@@ -77,7 +86,8 @@ class Engine {
   FallibleArray<float> cls_rows_;        // [max_batch, 2 (coarse, fine), D] pre-norm CLS rows of the last call
   FallibleArray<uint8_t> cls_pass_;      // [max_batch] bit 0: coarse row valid, bit 1: fine row valid
   int last_n_ = 0;                       // images of the last classify call
-  size_t weights_bytes_ = 0;             // packed weights (Mode::WeightsSize and after open)
+  size_t weights_bytes_ = 0;             // of the weights memory an open takes (names, tables, packed weights)
+  size_t arena_bytes_ = 0;               // of the arena memory an open takes (handle, scratch / rows + activations)
 };
 
 }  // namespace triage::rt

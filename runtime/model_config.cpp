@@ -74,7 +74,7 @@ bool parse_dtype(std::string_view s, trw::DType& out) {
 }
 
 // The model name and the labels, copied into text (one allocation each) for cfg to point at.
-bool load_labels(Meta& m, std::string_view model_name, ModelConfig& cfg, ModelText& text, Error& err) {
+bool load_labels(Meta& m, std::string_view model_name, ModelConfig& cfg, ModelText& text, Region* from, Error& err) {
   trw::Error e;
   std::span<const std::string_view> labels;
   if (!m.f.get_str_array("labels", labels, e))
@@ -87,7 +87,7 @@ bool load_labels(Meta& m, std::string_view model_name, ModelConfig& cfg, ModelTe
       return err.set(TRIAGE_E_FORMAT, "metadata 'labels' holds an empty or over-long (>%d) name", kMaxLabelLen);
     chars += l.size() + 1;
   }
-  if (!text.chars.resize(chars) || !text.labels.resize(labels.size()))
+  if (!text.chars.resize(chars, from) || !text.labels.resize(labels.size(), from))
     return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for the model's names", chars);
   char* p = text.chars.data();
   auto copy = [&p](std::string_view s) {
@@ -245,7 +245,7 @@ bool load_cfvit(Meta& m, ModelConfig& cfg, Error& err) {
 
 }  // namespace
 
-bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error& err) {
+bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error& err, Region* from) {
   Meta m{file, err};
   cfg = ModelConfig{};
   text = ModelText{};
@@ -298,7 +298,7 @@ bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error
   }
   if (cfg.Gf > kMaxGridTokens)
     return err.set(TRIAGE_E_LIMIT, "fine grid of %d tokens exceeds the cap %d", cfg.Gf, kMaxGridTokens);
-  if (!load_labels(m, model_name, cfg, text, err) || !load_input(m, cfg, err) || !load_router(m, cfg)) return false;
+  if (!load_labels(m, model_name, cfg, text, from, err) || !load_input(m, cfg, err) || !load_router(m, cfg)) return false;
   return true;
 }
 

@@ -123,8 +123,8 @@ struct ModelText {
   FallibleArray<const char*> labels;  // into chars
 };
 
-// Reads and validates every metadata key the engine needs into cfg (its strings into text, which
-// must outlive cfg's use). false + err (FORMAT / UNSUPPORTED / LIMIT / NOMEM).
-bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error& err);
+// Reads and validates every metadata key the engine needs into cfg (its strings into text, from
+// `from` or the heap, which must outlive cfg's use). false + err (FORMAT / UNSUPPORTED / LIMIT / NOMEM).
+bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error& err, Region* from = nullptr);
 
 }  // namespace triage::rt

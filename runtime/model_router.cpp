@@ -17,17 +17,19 @@ triage_status map_trw(trw::Errc c) {
 }
 
 bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
-                ModelConfig& cfg, RouterThresholds& router, ModelText& text, Error& err) {
+                ModelConfig& cfg, RouterThresholds& router, ModelText& text, Error& err, Region* scratch, Region* keep) {
   if (!open_signed(bytes, public_key, bytes, err)) return false;
   trw::Error te;
   // The reader wants a 64-byte aligned buffer (aligned tensor views): copy an unaligned span.
   if (reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0) {
-    if (!m.copy.assign(bytes, te)) return err.set(map_trw(te.code), "model bytes: %s", te.message.c_str());
+    if (!m.copy.assign(bytes, te, scratch)) return err.set(map_trw(te.code), "model bytes: %s", te.message.c_str());
     bytes = m.copy.span();
   }
-  if (!m.file.parse(bytes, te)) return err.set(map_trw(te.code), "model file: %s", te.message.c_str());
-  if (!load_config(m.file, cfg, text, err)) return false;
-  if (!bind_tensors(m.file, cfg, m.tensors, err)) return false;
+  trw::ParseOptions po;
+  po.tables = scratch;
+  if (!m.file.parse(bytes, te, po)) return err.set(map_trw(te.code), "model file: %s", te.message.c_str());
+  if (!load_config(m.file, cfg, text, err, keep)) return false;
+  if (!bind_tensors(m.file, cfg, m.tensors, err, scratch)) return false;
   if (!*cfg.dtype_name) cfg.dtype_name = trw::dtype_name(m.tensors.blocks[0].qkv.w->dtype);
   router = in_force(cfg.router, cfg.good, allow_uncalibrated, cfg.arch == Arch::CfVit && force == TRIAGE_FORCE_COARSE);
   return true;

@@ -30,8 +30,11 @@ struct LoadedModel {
   trw::File file;
   ModelTensors tensors;
 };
+// The parse's tables, the aligned copy and the tensor table come from `scratch`, the model's names from
+// `keep` (nullptr: the heap).
 bool load_model(std::span<const uint8_t> bytes, const uint8_t* public_key, bool allow_uncalibrated, uint32_t force, LoadedModel& m,
-                ModelConfig& cfg, RouterThresholds& router, ModelText& text, Error& err);
+                ModelConfig& cfg, RouterThresholds& router, ModelText& text, Error& err, Region* scratch = nullptr,
+                Region* keep = nullptr);
 
 // The coarse pass's decision for one image: softmax of logits into probs, then exit (r filled: class,
 // confidence, probabilities, route coarse, review, unknown (from the pass's energy, stored in *ood, and

@@ -57,7 +57,7 @@ struct Binder {
 
 }  // namespace
 
-bool bind_tensors(const trw::File& file, const ModelConfig& c, ModelTensors& m, Error& err) {
+bool bind_tensors(const trw::File& file, const ModelConfig& c, ModelTensors& m, Error& err, Region* from) {
   Binder b{file, err};
   m = ModelTensors{};
   const uint64_t D = c.D;
@@ -79,7 +79,7 @@ bool bind_tensors(const trw::File& file, const ModelConfig& c, ModelTensors& m, 
         !b.get("pos_embed", {1, uint64_t(1 + c.Gf), D}, m.pos_fine))
       return false;
   }
-  if (!m.blocks.resize(static_cast<size_t>(c.L))) return err.set(TRIAGE_E_NOMEM, "cannot allocate %d block records", c.L);
+  if (!m.blocks.resize(static_cast<size_t>(c.L), from)) return err.set(TRIAGE_E_NOMEM, "cannot allocate %d block records", c.L);
   for (int i = 0; i < c.L; ++i) {
     char p[6][48];
     const char* part[6] = {"norm1", "attn.qkv", "attn.proj", "norm2", "mlp.fc1", "mlp.fc2"};

@@ -38,7 +38,8 @@ struct ModelTensors {
   LinearTensors reuse_fc1, reuse_fc2;                     // cfvit
 };
 
-bool bind_tensors(const trw::File& file, const ModelConfig& cfg, ModelTensors& out, Error& err);
+// The blocks' table comes from `from` (nullptr: the heap).
+bool bind_tensors(const trw::File& file, const ModelConfig& cfg, ModelTensors& out, Error& err, Region* from = nullptr);
 
 // Writes t's numel values as f32 (f16/bf16 widened, q8 dequantised with its per-row scales).
 void tensor_to_f32(const trw::TensorView& t, float* out);

@@ -14,11 +14,15 @@ namespace k = triage::kernels;
 
 class Packer {
  public:
-  Packer(const ModelConfig& cfg, k::Isa isa, unsigned char* base) : cfg_(cfg), isa_(isa), base_(base) {}
+  // base null: the sizing walk (offsets and the conversion buffer's size, nothing written); else the
+  // fill walk, converting through tmp (at least tmp_floats() floats).
+  Packer(const ModelConfig& cfg, k::Isa isa, unsigned char* base, float* tmp)
+      : cfg_(cfg), isa_(isa), base_(base), tmp_(tmp) {}
 
   bool ok() const { return ok_ && !nomem_; }
-  bool nomem() const { return nomem_; }  // a temporary or table allocation failed
+  bool nomem() const { return nomem_; }  // the blocks' table could not be allocated
   size_t used() const { return used_; }
+  size_t tmp_floats() const { return tmp_floats_; }
 
   // Reserves bytes (64-byte aligned); nullptr during the sizing walk.
   void* take(size_t bytes) {
@@ -29,6 +33,11 @@ class Packer {
     }
     used_ = end;
     return base_ ? base_ + off : nullptr;
+  }
+  // The conversion buffer for n floats (counted in the sizing walk; nullptr there).
+  float* tmp(size_t n) {
+    tmp_floats_ = std::max(tmp_floats_, n);
+    return base_ ? tmp_ : nullptr;
   }
 
   const float* vec(Tensor t) {
@@ -45,21 +54,19 @@ class Packer {
     r.q8 = l.w->dtype == trw::DType::Q8;
     if (r.q8) {
       void* p = take(k::gemm_q8_packed_bytes(isa_, r.n, r.k));
+      // The file's scales follow the int8 payload and may be unaligned: copy them out first.
+      float* scales = tmp(static_cast<size_t>(r.n));
       if (p) {
-        // The file's scales follow the int8 payload and may be unaligned: copy them out first.
-        FallibleArray<float> scales;
-        if (!scales.resize(static_cast<size_t>(r.n))) {
-          nomem_ = true;
-        } else {
-          std::memcpy(scales.data(), l.w->scales, r.n * sizeof(float));
-          r.q = k::gemm_q8_pack(isa_, reinterpret_cast<const int8_t*>(l.w->data), scales.data(), r.n, r.k, r.k, p);
-        }
+        std::memcpy(scales, l.w->scales, r.n * sizeof(float));
+        r.q = k::gemm_q8_pack(isa_, reinterpret_cast<const int8_t*>(l.w->data), scales, r.n, r.k, r.k, p);
       }
     } else {
       void* p = take(k::gemm_f32_packed_bytes(isa_, r.n, r.k));
-      FallibleArray<float> src;
-      if (p && !tensor_to_f32(*l.w, src)) nomem_ = true;
-      else if (p) r.f = k::gemm_f32_pack(isa_, src.data(), r.n, r.k, r.k, p);
+      float* src = tmp(l.w->numel);
+      if (p) {
+        tensor_to_f32(*l.w, src);
+        r.f = k::gemm_f32_pack(isa_, src, r.n, r.k, r.k, p);
+      }
     }
     r.bias = vec(l.b);
     return r;
@@ -71,12 +78,12 @@ class Packer {
     r.n = cfg_.D;
     r.k = p * p * c;
     void* dst = take(k::gemm_f32_packed_bytes(isa_, r.n, r.k));
-    FallibleArray<float> src, repacked;
-    if (dst && (!tensor_to_f32(*w, src) || !repacked.resize(src.size()))) {
-      nomem_ = true;
-    } else if (dst) {
-      k::patch_weight_repack_f32(src.data(), r.n, c, p, repacked.data());
-      r.f = k::gemm_f32_pack(isa_, repacked.data(), r.n, r.k, r.k, dst);
+    float* src = tmp(2 * w->numel);  // the weights, then their repacked copy
+    if (dst) {
+      float* repacked = src + w->numel;
+      tensor_to_f32(*w, src);
+      k::patch_weight_repack_f32(src, r.n, c, p, repacked);
+      r.f = k::gemm_f32_pack(isa_, repacked, r.n, r.k, r.k, dst);
     }
     r.bias = vec(b);
     return r;
@@ -84,28 +91,31 @@ class Packer {
 
   const float* conv3x3(Tensor w, int cout, int cin) {
     float* dst = static_cast<float*>(take(k::conv3x3s2_packed_floats(cout, cin) * sizeof(float)));
-    FallibleArray<float> src;
-    if (dst && !tensor_to_f32(*w, src)) nomem_ = true;
-    else if (dst) k::conv3x3s2_pack_f32(src.data(), cout, cin, dst);
+    float* src = tmp(w->numel);
+    if (dst) {
+      tensor_to_f32(*w, src);
+      k::conv3x3s2_pack_f32(src, cout, cin, dst);
+    }
     return dst;
+  }
+
+  // The packed blocks' table, from `from` (sizing walk only; the fill walk reuses it).
+  void blocks(PackedModel& m, size_t n, Region* from) {
+    if (!base_ && !m.blocks.resize(n, from)) nomem_ = true;
   }
 
  private:
   const ModelConfig& cfg_;
   k::Isa isa_;
   unsigned char* base_;
+  float* tmp_;
   size_t used_ = 0;
+  size_t tmp_floats_ = 0;
   bool ok_ = true;
   bool nomem_ = false;
-
- public:
-  // The packed blocks' table (once per walk; false: out of memory).
-  void blocks(PackedModel& m, size_t n) {
-    if (m.blocks.size() != n && !m.blocks.resize(n)) nomem_ = true;
-  }
 };
 
-void walk(Packer& pk, const ModelConfig& c, const ModelTensors& t, PackedModel& m) {
+void walk(Packer& pk, const ModelConfig& c, const ModelTensors& t, PackedModel& m, Region* keep) {
   if (c.arch == Arch::CfVit) {
     m.stem0_w = pk.conv3x3(t.stem0_w, c.c1, c.C);
     m.stem0_b = pk.vec(t.stem0_b);
@@ -118,7 +128,7 @@ void walk(Packer& pk, const ModelConfig& c, const ModelTensors& t, PackedModel& 
   m.cls = pk.vec(t.cls);
   m.pos_coarse = pk.vec(t.pos_coarse);
   m.pos_fine = pk.vec(t.pos_fine);
-  pk.blocks(m, t.blocks.size());
+  pk.blocks(m, t.blocks.size(), keep);
   for (size_t i = 0; i < m.blocks.size(); ++i) {
     const BlockTensors& s = t.blocks[i];
     PackedBlock& d = m.blocks[i];
@@ -152,36 +162,22 @@ size_t PackedModel::gemm_scratch_floats() const {
   return s;
 }
 
-bool packed_bytes(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, size_t& bytes, Error& err) {
-  PackedModel scratch;
-  Packer sizing(cfg, isa, nullptr);
-  walk(sizing, cfg, t, scratch);
-  if (sizing.nomem()) return err.set(TRIAGE_E_NOMEM, "cannot allocate the packed blocks' table");
-  if (!sizing.ok() || !align_up_ok(sizing.used(), 64, bytes)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
-  return true;
-}
-
-bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, void* mem, size_t mem_size,
-                PackedModel& out, Error& err) {
+bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, PackedModel& out, Error& err,
+                Region* temps, Region* keep) {
   out.isa = isa;
-  Packer sizing(cfg, isa, nullptr);
-  walk(sizing, cfg, t, out);
+  Packer sizing(cfg, isa, nullptr, nullptr);
+  walk(sizing, cfg, t, out, keep);
   if (sizing.nomem()) return err.set(TRIAGE_E_NOMEM, "cannot allocate the packed blocks' table");
-  size_t need = 0;  // whole 64-byte lines, as owned storage (AlignedBuffer) rounds
+  size_t need = 0;  // whole 64-byte lines
   if (!sizing.ok() || !align_up_ok(sizing.used(), 64, need)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
-  if (mem) {
-    if (mem_size < need)
-      return err.set(TRIAGE_E_NOMEM, "options.weights_size %zu is below the %zu bytes the packed weights take", mem_size, need);
-    std::memset(mem, 0, need);  // padding between and inside packed tensors reads as zero, as in owned storage
-    out.base = static_cast<unsigned char*>(mem);
-  } else {
-    if (!out.storage.allocate(need)) return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for packed weights", need);
-    out.base = out.storage.data();
-  }
+  if (!out.storage.resize(need / 64, keep)) return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for packed weights", need);
+  out.base = out.storage.data()->b;  // zeroed: padding between and inside packed tensors reads as zero
   out.nbytes = need;
-  Packer fill(cfg, isa, out.base);
-  walk(fill, cfg, t, out);
-  if (fill.nomem()) return err.set(TRIAGE_E_NOMEM, "cannot allocate a weight packing temporary");
+  FallibleArray<float> tmp;
+  if (!tmp.resize(sizing.tmp_floats(), temps))
+    return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu floats for weight conversion", sizing.tmp_floats());
+  Packer fill(cfg, isa, out.base, tmp.data());
+  walk(fill, cfg, t, out, keep);
   if (!fill.ok() || fill.used() != sizing.used()) return err.set(TRIAGE_E_INTERNAL, "weight packing walk mismatch");
   return true;
 }

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "kernels/cpu/kernels.h"
-#include "runtime/aligned_buffer.h"
 #include "runtime/error.h"
 #include "runtime/model_config.h"
 #include "runtime/model_tensors.h"
@@ -39,8 +38,11 @@ struct PackedModel {
   PackedLinear head;
   const float *reuse_norm_w = nullptr, *reuse_norm_b = nullptr;  // cfvit
   PackedLinear reuse_fc1, reuse_fc2;                             // cfvit
-  AlignedBuffer storage;        // owned memory, when the caller gave none
-  unsigned char* base = nullptr;  // the packed weights: storage's, or the caller's (options.weights)
+  struct alignas(64) Line {
+    unsigned char b[64];
+  };
+  FallibleArray<Line> storage;    // the packed weights: in the caller's weights memory or on the heap
+  unsigned char* base = nullptr;  // storage's first byte
   size_t nbytes = 0;
 
   size_t bytes() const { return nbytes; }
@@ -48,12 +50,10 @@ struct PackedModel {
   size_t gemm_scratch_floats() const;
 };
 
-// Bytes the packed weights of t take for isa (the layout walk without packing). false + err (LIMIT).
-bool packed_bytes(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, size_t& bytes, Error& err);
-
-// Packs every tensor of t for isa into out: into caller memory (mem, 64-byte aligned, mem_size bytes;
-// too small is NOMEM) or, with mem NULL, one owned allocation. false + err (NOMEM, LIMIT).
-bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, void* mem, size_t mem_size,
-                PackedModel& out, Error& err);
+// Packs every tensor of t for isa into out: the blocks' table and the packed weights (one block) from
+// `keep`, the one conversion buffer the packing reuses from `temps` (nullptr: the heap). false + err
+// (NOMEM, LIMIT).
+bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa, PackedModel& out, Error& err,
+                Region* temps, Region* keep);
 
 }  // namespace triage::rt

@@ -95,15 +95,19 @@ typedef struct triage_options {
   uint32_t max_batch;   /* 1..TRIAGE_MAX_BATCH: largest n accepted by triage_classify_batch */
   uint32_t force;       /* triage_force */
   uint32_t flags;       /* TRIAGE_OPEN_* bits (0 by default; unknown bits are an error) */
-  void* arena;          /* caller memory for all activations (64-byte aligned), or NULL */
+  void* arena;          /* caller memory (64-byte aligned) for the handle, its result rows and all
+                           activations, and the open's scratch before them; or NULL (the heap) */
   size_t arena_size;    /* bytes at arena; at least triage_arena_size() */
   const uint8_t* public_key; /* 32-byte Ed25519 public key, or NULL. Set: open (and triage_arena_size)
                                 accept only a file signed by this key (`triage sign`), verified over every
                                 byte before anything else is parsed; anything else is TRIAGE_E_SIGNATURE
                                 (TRIAGE_E_UNSUPPORTED in a build without libsodium). NULL: no check; a
                                 signed file opens as its unsigned model. */
-  void* weights;             /* caller memory for the packed weights (64-byte aligned), or NULL (the handle
-                                allocates them). Must stay valid and untouched until triage_close. */
+  void* weights;             /* caller memory (64-byte aligned) for the model's names, tables and packed
+                                weights, or NULL (the heap). Never written after open; must stay valid
+                                and untouched until triage_close. With arena and weights both given (and
+                                threads 1 or run_tasks set), open, classify and close make no heap
+                                allocation. */
   size_t weights_size;       /* bytes at weights; at least triage_weights_size() */
   triage_run_tasks_fn run_tasks; /* caller-provided threads (above), or NULL for the built-in pool */
   void* run_tasks_ctx;           /* passed to run_tasks unchanged */
@@ -166,8 +170,10 @@ typedef struct triage_model_info {
   uint32_t threads;
   uint32_t max_batch;
   uint32_t force;                /* triage_force */
-  size_t arena_bytes;            /* activation arena */
-  size_t weight_bytes;           /* packed weights held by the handle */
+  size_t arena_bytes;            /* arena memory the open took: handle, result rows, activations (and,
+                                    during open, its scratch): triage_arena_size() */
+  size_t weight_bytes;           /* weights memory the open took: model names, tables, packed weights:
+                                    triage_weights_size() */
   int32_t router_calibrated;
   double coarse_good_threshold, coarse_defect_threshold, fine_good_threshold, review_threshold;
   uint32_t embed_dim;            /* D: floats per feature vector of triage_get_features */
@@ -193,17 +199,20 @@ typedef struct triage_model triage_model;
  * the built-in thread pool. */
 void triage_options_init(triage_options* opts);
 
-/* Bytes of activation arena the model at (data, size) needs with these options (threads, max_batch,
- * force and the ISA matter; options.arena is ignored; a batch runs in chunks of at most 8 images, so
- * max_batch beyond 8 does not grow it). The same number triage_model_info.arena_bytes
- * reports after open. It validates and packs the model like an open (then frees it), so call it at
- * initialisation, not per image. */
+/* Bytes of arena memory (options.arena) an open of the model at (data, size) with these options takes:
+ * the handle, the result rows of max_batch images and the activations of one chunk of at most 8 images
+ * (threads, max_batch, force and the ISA matter), or, if more, what the open needs there before the
+ * first classify: the parse's tables, the weight conversion buffer, and a 64-byte aligned copy of the
+ * model when data is not 64-byte aligned (pass the same bytes to the open). The same number
+ * triage_model_info.arena_bytes reports after open. It validates and packs the model like an open
+ * (then frees it), so call it at initialisation, not per image. */
 triage_status triage_arena_size(const void* data, size_t size, const triage_options* opts,
                                 size_t* out_bytes);
 
-/* Bytes of caller memory (options.weights) the packed weights of the model at (data, size) take with
- * these options (the ISA matters; the other memory fields are ignored). The same number
- * triage_model_info.weight_bytes reports after open. Validates the model like an open but packs nothing. */
+/* Bytes of weights memory (options.weights) an open with these options takes: the model's names, its
+ * tables and the packed weights (the ISA matters; the other memory fields are ignored). The same number
+ * triage_model_info.weight_bytes reports after open. It validates and packs the model like an open
+ * (then frees it). */
 triage_status triage_weights_size(const void* data, size_t size, const triage_options* opts,
                                   size_t* out_bytes);
 

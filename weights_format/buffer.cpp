@@ -22,33 +22,45 @@ uint8_t* alloc_aligned(size_t n) {
 
 }  // namespace
 
-Buffer::~Buffer() { std::free(data_); }
+Buffer::~Buffer() { release(); }
 
-Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), size_(o.size_) {
+void Buffer::release() {
+  if (heap_) std::free(data_);
+  data_ = nullptr;
+  size_ = 0;
+  heap_ = true;
+}
+
+Buffer::Buffer(Buffer&& o) noexcept : data_(o.data_), size_(o.size_), heap_(o.heap_) {
   o.data_ = nullptr;
   o.size_ = 0;
+  o.heap_ = true;
 }
 
 Buffer& Buffer::operator=(Buffer&& o) noexcept {
   if (this != &o) {
-    std::free(data_);
+    release();
     data_ = o.data_;
     size_ = o.size_;
+    heap_ = o.heap_;
     o.data_ = nullptr;
     o.size_ = 0;
+    o.heap_ = true;
   }
   return *this;
 }
 
-bool Buffer::assign(std::span<const uint8_t> bytes, Error& err) {
+bool Buffer::assign(std::span<const uint8_t> bytes, Error& err, Region* from) {
   if (bytes.size() > kMaxFileSize)
     return fail(err, Errc::LimitExceeded, 0, "buffer of %zu bytes exceeds kMaxFileSize", bytes.size());
-  uint8_t* p = alloc_aligned(bytes.size());
+  bool heap = true;
+  uint8_t* p = from ? static_cast<uint8_t*>(from->take(bytes.size(), kAlign, &heap)) : alloc_aligned(bytes.size());
   if (p == nullptr) return fail(err, Errc::NoMemory, 0, "cannot allocate %zu bytes", bytes.size());
   if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
-  std::free(data_);
+  release();
   data_ = p;
   size_ = bytes.size();
+  heap_ = heap;
   return true;
 }
 
@@ -89,7 +101,7 @@ bool Buffer::read_file(const char* path, Error& err) {
     got += uint64_t(n);
   }
   ::close(fd);
-  std::free(data_);
+  release();
   data_ = p;
   size_ = size_t(size);
   return true;

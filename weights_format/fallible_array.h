@@ -2,6 +2,8 @@
 // open sizes from a file (the parsed tensor and metadata tables, the model's labels, per-batch result
 // rows), so that out of memory is a status code (TRIAGE_E_NOMEM), never an exception or an abort, also
 // in the build without exceptions (TRIAGE_NO_EXCEPTIONS). Move-only; elements are value-initialised.
+// Its memory comes from the heap, or from a Region: a caller's block carved front to back, so that an
+// open given caller memory makes no heap allocation at all.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +16,66 @@
 
 namespace triage {
 
+// A block of caller memory handed out front to back (never freed piece by piece), or, built without
+// one, a measuring region: each request comes from the heap (the array frees it) and used() says how
+// many bytes a block would have needed for the same requests in the same order.
+class Region {
+ public:
+  Region() = default;  // measuring
+  Region(void* base, size_t cap) : base_(static_cast<unsigned char*>(base)), cap_(cap) {}
+
+  bool measuring() const { return base_ == nullptr; }
+  size_t used() const { return used_; }
+  size_t peak() const { return peak_; }  // the most bytes in use at once (rewind gives some back)
+  size_t capacity() const { return cap_; }
+  unsigned char* base() const { return base_; }
+  // No request from here on may end beyond `cap` bytes (false: one already did).
+  bool limit(size_t cap) {
+    if (used_ > cap) return false;
+    cap_ = cap;
+    return true;
+  }
+  // bytes at `align` (a power of two; the base is at least that aligned). nullptr when the block is
+  // full, the heap says no, or the size overflows; *heap tells the caller whether to free it.
+  void* take(size_t bytes, size_t align, bool* heap) {
+    size_t off = 0;
+    if (!reserve(bytes, align, &off)) return nullptr;
+    if (measuring()) {
+      void* p = align <= alignof(std::max_align_t) ? std::malloc(bytes ? bytes : 1)
+                                                   : std::aligned_alloc(align, (bytes + align - 1) & ~(align - 1));
+      if (!p) {
+        used_ = off;  // nothing was taken
+        return nullptr;
+      }
+      *heap = true;
+      return p;
+    }
+    *heap = false;
+    return base_ + off;
+  }
+  // Accounts for bytes at `align` without handing memory out (their offset into *off when not null):
+  // false when a block would be full or the size overflows.
+  bool reserve(size_t bytes, size_t align, size_t* off = nullptr) {
+    const size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at < used_ || bytes > SIZE_MAX - at) return false;
+    if (!measuring() && at + bytes > cap_) return false;
+    used_ = at + bytes;
+    if (used_ > peak_) peak_ = used_;
+    if (off) *off = at;
+    return true;
+  }
+  // Gives back everything taken after `mark` (an earlier used()): what it held must be dead by then.
+  void rewind(size_t mark) {
+    if (mark < used_) used_ = mark;
+  }
+
+ private:
+  unsigned char* base_ = nullptr;
+  size_t cap_ = 0;
+  size_t used_ = 0;
+  size_t peak_ = 0;
+};
+
 template <class T>
 class FallibleArray {
   static_assert(std::is_nothrow_default_constructible_v<T> && std::is_nothrow_destructible_v<T>,
@@ -24,24 +86,29 @@ class FallibleArray {
   ~FallibleArray() { reset(); }
   FallibleArray(const FallibleArray&) = delete;
   FallibleArray& operator=(const FallibleArray&) = delete;
-  FallibleArray(FallibleArray&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  FallibleArray(FallibleArray&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)), heap_(std::exchange(o.heap_, false)) {}
   FallibleArray& operator=(FallibleArray&& o) noexcept {
     if (this != &o) {
       reset();
       p_ = std::exchange(o.p_, nullptr);
       n_ = std::exchange(o.n_, 0);
+      heap_ = std::exchange(o.heap_, false);
     }
     return *this;
   }
 
-  // Replaces the contents with n value-initialised elements. false (and empty) when the allocation
-  // fails or n * sizeof(T) overflows.
-  [[nodiscard]] bool resize(size_t n) {
+  // Replaces the contents with n value-initialised elements, from `from` (nullptr: the heap). false
+  // (and empty) when the allocation fails or n * sizeof(T) overflows.
+  [[nodiscard]] bool resize(size_t n, Region* from = nullptr) {
     reset();
     if (n == 0) return true;
     if (n > SIZE_MAX / sizeof(T)) return false;
     void* raw = nullptr;
-    if constexpr (alignof(T) <= alignof(std::max_align_t)) {
+    bool heap = true;
+    if (from) {
+      raw = from->take(n * sizeof(T), alignof(T), &heap);
+    } else if constexpr (alignof(T) <= alignof(std::max_align_t)) {
       raw = std::malloc(n * sizeof(T));
     } else {
       size_t bytes = n * sizeof(T);
@@ -49,22 +116,24 @@ class FallibleArray {
       raw = std::aligned_alloc(alignof(T), bytes);
     }
     if (!raw) return false;
+    heap_ = heap;
     p_ = static_cast<T*>(raw);
     for (size_t i = 0; i < n; ++i) new (p_ + i) T();
     n_ = n;
     return true;
   }
   // resize(n) with every element set to v.
-  [[nodiscard]] bool assign(size_t n, const T& v) {
-    if (!resize(n)) return false;
+  [[nodiscard]] bool assign(size_t n, const T& v, Region* from = nullptr) {
+    if (!resize(n, from)) return false;
     for (size_t i = 0; i < n; ++i) p_[i] = v;
     return true;
   }
   void reset() {
     for (size_t i = n_; i > 0; --i) p_[i - 1].~T();
-    std::free(p_);
+    if (heap_) std::free(p_);
     p_ = nullptr;
     n_ = 0;
+    heap_ = false;
   }
 
   T* data() { return p_; }
@@ -83,6 +152,7 @@ class FallibleArray {
  private:
   T* p_ = nullptr;
   size_t n_ = 0;
+  bool heap_ = false;  // p_ came from the heap (else from a caller's Region, or nothing)
 };
 
 }  // namespace triage

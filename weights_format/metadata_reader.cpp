@@ -123,14 +123,15 @@ bool no_memory(Error& err, const char* what) {
 }  // namespace
 
 bool parse_metadata_section(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count, FileTables& tables,
-                            Error& err) {
+                            Region* from, Error& err) {
   Counts counted;
   if (!walk(base, off, size, count, nullptr, nullptr, nullptr, counted, err)) return false;
   // count <= kMaxMetadata and the item counts are bounded by the section size (checked by the caller).
   FallibleArray<uint64_t> key_at;
   FallibleArray<uint32_t> idx;
-  if (!tables.meta.resize(count) || !key_at.resize(count) || !idx.resize(count)) return no_memory(err, "metadata table");
-  if (!tables.i64.resize(counted.i64) || !tables.f64.resize(counted.f64) || !tables.str.resize(counted.str))
+  if (!tables.meta.resize(count, from) || !key_at.resize(count, from) || !idx.resize(count, from))
+    return no_memory(err, "metadata table");
+  if (!tables.i64.resize(counted.i64, from) || !tables.f64.resize(counted.f64, from) || !tables.str.resize(counted.str, from))
     return no_memory(err, "metadata arrays");
   Counts filled;
   if (!walk(base, off, size, count, tables.meta.data(), &tables, key_at.data(), filled, err)) return false;

@@ -39,13 +39,15 @@ bool no_memory(Error& err) {
 }  // namespace
 
 bool parse_tensor_table(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count, DataSection data,
-                        FallibleArray<TensorView>& out, FallibleArray<uint64_t>& table_field_offsets, Error& err) {
+                        FallibleArray<TensorView>& out, FallibleArray<uint64_t>& table_field_offsets, Region* from,
+                        Error& err) {
   Cursor cur(base, off, off + size, "tensor table");
   const uint64_t data_end = data.offset + data.size;  // checked against file_size by the caller
   // count <= kMaxTensors, checked by the caller.
   FallibleArray<uint64_t> name_at;
   FallibleArray<uint32_t> idx;
-  if (!out.resize(count) || !table_field_offsets.resize(count) || !name_at.resize(count) || !idx.resize(count))
+  if (!out.resize(count, from) || !table_field_offsets.resize(count, from) || !name_at.resize(count, from) ||
+      !idx.resize(count, from))
     return no_memory(err);
   for (uint32_t i = 0; i < count; ++i) {
     cur.set_context("tensor[%u]", i);
@@ -112,10 +114,10 @@ bool parse_tensor_table(const uint8_t* base, uint64_t off, uint64_t size, uint32
 }
 
 bool check_data_section(const uint8_t* base, DataSection data, std::span<const TensorView> tensors,
-                        std::span<const uint64_t> table_field_offsets, Error& err) {
+                        std::span<const uint64_t> table_field_offsets, Region* from, Error& err) {
   // Walk payloads in offset order; `pos` is the end of what has been accounted for so far.
   FallibleArray<uint32_t> idx;
-  if (!idx.resize(tensors.size())) return no_memory(err);
+  if (!idx.resize(tensors.size(), from)) return no_memory(err);
   for (uint32_t i = 0; i < idx.size(); ++i) idx[i] = i;
   std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
     return tensors[a].offset != tensors[b].offset ? tensors[a].offset < tensors[b].offset

@@ -166,6 +166,9 @@ struct ParseOptions {
   // false skips the header, file and payload CRC checks: only for the fuzzer and for tools that
   // inspect damaged files on purpose; never for loading a model.
   bool verify_checksums = true;
+  // Where the File's tables and the parse's temporaries come from (nullptr: the heap). They live as
+  // long as the File; a region's memory must too.
+  Region* tables = nullptr;
 };
 
 // What a parse owns besides the views: the tables and the decoded metadata arrays. Every allocation
@@ -251,12 +254,15 @@ class Buffer {
   Buffer& operator=(Buffer&& o) noexcept;
   bool read_file(const char* path, Error& err);
   bool read_file(const std::string& path, Error& err) { return read_file(path.c_str(), err); }
-  bool assign(std::span<const uint8_t> bytes, Error& err);  // aligned copy
+  // An aligned copy, from `from` (nullptr: the heap).
+  bool assign(std::span<const uint8_t> bytes, Error& err, Region* from = nullptr);
   std::span<const uint8_t> span() const { return {data_, size_}; }
 
  private:
+  void release();
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool heap_ = true;  // data_ came from the heap (else from a caller's Region)
 };
 
 class Writer {

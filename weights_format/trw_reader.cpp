@@ -123,9 +123,9 @@ bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const Par
   File f;
   FallibleArray<uint64_t> table_field_offsets;
   const DataSection data{doff, dsize};
-  if (!parse_metadata_section(b, moff, msize, mcount, f.t_, err)) return false;
-  if (!parse_tensor_table(b, toff, tsize, tcount, data, f.t_.tensors, table_field_offsets, err)) return false;
-  if (!check_data_section(b, data, f.t_.tensors.span(), table_field_offsets.span(), err)) return false;
+  if (!parse_metadata_section(b, moff, msize, mcount, f.t_, opt.tables, err)) return false;
+  if (!parse_tensor_table(b, toff, tsize, tcount, data, f.t_.tensors, table_field_offsets, opt.tables, err)) return false;
+  if (!check_data_section(b, data, f.t_.tensors.span(), table_field_offsets.span(), opt.tables, err)) return false;
   if (opt.verify_checksums && !check_payload_crcs(f.t_.tensors.span(), err)) return false;
   // 15. The file CRC last: a damaged payload is reported by name above, and whatever else changed
   // (a metadata string, a padding byte's neighbour) is caught here.

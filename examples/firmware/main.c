@@ -22,11 +22,14 @@
 extern const unsigned char triage_model_blob[];
 extern const unsigned char triage_model_blob_end[];
 
-/* The activation arena: static, sized for the example's models; the program checks it is enough. */
+/* The arena: the handle, its result rows and the activations (the open's scratch before them); static,
+ * sized for the example's models; the program checks it is enough. With the weights below as well,
+ * nothing here touches the heap (worker threads aside: --caller-threads runs them on our own pool). */
 #define ARENA_BYTES (16u << 20)
 static unsigned char arena[ARENA_BYTES] __attribute__((aligned(64)));
 
-/* The packed weights: static as well (options.weights); triage_weights_size says how much a model needs. */
+/* The model's names, tables and packed weights: static as well (options.weights), never written after
+ * open; triage_weights_size says how much a model needs. */
 #define WEIGHTS_BYTES (16u << 20)
 static unsigned char weights[WEIGHTS_BYTES] __attribute__((aligned(64)));
 

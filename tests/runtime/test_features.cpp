@@ -169,7 +169,8 @@ TEST(Features, BatchesRunInChunksKeepEveryImagesState) {
   }
 }
 
-// The activation arena is planned for one chunk: beyond 8 images max_batch no longer grows it, and a
+// The activation arena is planned for one chunk: beyond 8 images max_batch grows the arena memory only
+// by each image's result rows (probabilities, scores, features: well under 2 KB an image here), and a
 // batch of 19 classifies in caller memory of that size.
 TEST(Features, ArenaStopsGrowingAtTheChunk) {
   RandomModelSpec s;
@@ -185,8 +186,9 @@ TEST(Features, ArenaStopsGrowingAtTheChunk) {
   o.max_batch = 200;
   ASSERT_EQ(triage_arena_size(bytes.data(), bytes.size(), &o, &a200), TRIAGE_OK);
   EXPECT_LT(a1, a8);
-  EXPECT_EQ(a8, a19);
-  EXPECT_EQ(a8, a200);
+  EXPECT_LE(a8, a19);
+  EXPECT_LE(a19 - a8, 11u * 2048) << "11 more images' rows";
+  EXPECT_LE(a200 - a8, 192u * 2048) << "192 more images' rows";
   std::vector<unsigned char> mem(a19 + 64);
   o.max_batch = 19;
   o.arena = mem.data() + (64 - reinterpret_cast<uintptr_t>(mem.data()) % 64) % 64;
