@@ -1,4 +1,4 @@
-// The model's weights laid out for one ISA's kernels, in one allocation made at load: GEMM weights
+// The model's weights laid out for one ISA's kernels, in one block taken at load: GEMM weights
 // packed (q8 kept int8 for the fast path, f16/bf16 widened to f32), stem convolutions and the patch
 // projection always f32 (q8 dequantised), vectors (LayerNorm, biases, positions) as f32.
 #pragma once
