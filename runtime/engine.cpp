@@ -64,14 +64,14 @@ bool Engine::load(std::span<const uint8_t> bytes, const triage_options& opts, Mo
                   Region& keep) {
   if (load_steps(bytes, opts, mode, err, state, keep)) return true;
   if (err.code == TRIAGE_E_NOMEM && (!state.measuring() || !keep.measuring())) {
-    char m[sizeof err.message];
+    char what[sizeof err.message];
+    std::memcpy(what, err.message, sizeof what);
     const bool unaligned = reinterpret_cast<uintptr_t>(bytes.data()) % 64 != 0 && !state.measuring();
-    std::snprintf(m, sizeof m, "%s (the caller's memory: options.arena_size %zu, options.weights_size %zu; "
-                  "triage_arena_size and triage_weights_size say what this model needs%s)", err.message, opts.arena_size,
-                  opts.weights_size,
-                  unaligned ? "; the model bytes are not 64-byte aligned, so their aligned copy takes arena room: size the "
-                              "arena with these same bytes, or pass aligned ones" : "");
-    std::memcpy(err.message, m, sizeof m);
+    err.set(TRIAGE_E_NOMEM, "%s (the caller's memory: options.arena_size %zu, options.weights_size %zu; "
+            "triage_arena_size and triage_weights_size say what this model needs%s)", what, opts.arena_size,
+            opts.weights_size,
+            unaligned ? "; the model bytes are not 64-byte aligned, so their aligned copy takes arena room: size the "
+                        "arena with these same bytes, or pass aligned ones" : "");
   }
   return false;
 }

@@ -18,17 +18,23 @@ TEST(AttentionSplit, BlocksTileTheQueriesAndBalanceTheThreads) {
           SCOPED_TRACE(testing::Message() << "images " << images << " heads " << heads << " threads " << threads
                                           << " n " << n << " blocks " << qs);
           ASSERT_GE(qs, 1);
-          if (threads == 1) EXPECT_EQ(qs, 1);
+          if (threads == 1) {
+            EXPECT_EQ(qs, 1);
+          }
           int balanced = 0;  // the fewest blocks (up to 4, at least 4 queries each) that balance the threads
           for (int q = 4; q >= 1; --q)
             if (4 * q <= n && (images * heads * q) % threads == 0) balanced = q;
-          if (threads > 1 && balanced) EXPECT_EQ(qs, balanced);
+          if (threads > 1 && balanced) {
+            EXPECT_EQ(qs, balanced);
+          }
           EXPECT_EQ(query_block_start(n, qs, 0), 0);
           EXPECT_EQ(query_block_start(n, qs, qs), n);
           for (int j = 0; j < qs; ++j) {
             const int a = query_block_start(n, qs, j), b = query_block_start(n, qs, j + 1);
             EXPECT_LT(a, b) << "block " << j << " is empty";
-            if (j > 0) EXPECT_EQ(a % 4, 0) << "block " << j << " starts off a group of 4";
+            if (j > 0) {
+              EXPECT_EQ(a % 4, 0) << "block " << j << " starts off a group of 4";
+            }
           }
         }
   // The shapes of the shipped models at batch 1, two threads: two blocks of the three heads.

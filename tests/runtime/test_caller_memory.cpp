@@ -153,7 +153,9 @@ TEST(CallerMemory, WeightsAndArenaNeverTouchTheHeap) {
       size_t wbytes = 0, abytes = 0;
       ASSERT_EQ(triage_weights_size(bytes, vec.size(), &o, &wbytes), TRIAGE_OK);
       ASSERT_EQ(triage_arena_size(bytes, vec.size(), &o, &abytes), TRIAGE_OK);
-      if (!is_aligned) EXPECT_GT(abytes, vec.size()) << "the aligned copy lives in the arena";
+      if (!is_aligned) {
+        EXPECT_GT(abytes, vec.size()) << "the aligned copy lives in the arena";
+      }
       AlignedMem weights(wbytes), arena(abytes);
       triage_options oo = o;
       oo.weights = weights.p;
@@ -215,8 +217,11 @@ TEST(CallerMemory, OneByteShortIsNomem) {
     EXPECT_EQ(triage_open_memory(model.data(), model.size(), &oo, &m), TRIAGE_E_NOMEM) << (which ? "arena" : "weights");
     EXPECT_EQ(m, nullptr);
     EXPECT_NE(std::strstr(triage_open_error(), "caller's memory"), nullptr) << triage_open_error();
-    if (which == 0) EXPECT_EQ(checksum(weights.p + wbytes - 1, 257), wsum) << "wrote past the weights";
-    if (which == 1) EXPECT_EQ(checksum(arena.p + abytes - 1, 257), asum) << "wrote past the arena";
+    if (which == 0) {
+      EXPECT_EQ(checksum(weights.p + wbytes - 1, 257), wsum) << "wrote past the weights";
+    } else {
+      EXPECT_EQ(checksum(arena.p + abytes - 1, 257), asum) << "wrote past the arena";
+    }
   }
   // An arena sized with 64-byte aligned bytes, then an open given unaligned ones (their aligned copy
   // needs arena room the size did not count): NOMEM naming the cause.
