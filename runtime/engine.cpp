@@ -119,7 +119,7 @@ bool Engine::load_steps(std::span<const uint8_t> bytes, const triage_options& op
     arena_bytes_ = state.peak();
     return true;
   }
-  if (!arena_mem_.resize(plan_.arena.total / kArenaAlign, &state))
+  if (!arena_mem_.resize_for_overwrite(plan_.arena.total / kArenaAlign, &state))
     return err.set(TRIAGE_E_NOMEM, "cannot allocate the %zu-byte activation arena", plan_.arena.total);
   arena_bytes_ = state.peak();
   unsigned char* arena = arena_mem_.data()->b;

@@ -174,7 +174,7 @@ bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa,
   out.base = out.storage.data()->b;  // zeroed: padding between and inside packed tensors reads as zero
   out.nbytes = need;
   FallibleArray<float> tmp;
-  if (!tmp.resize(sizing.tmp_floats(), temps))
+  if (!tmp.resize_for_overwrite(sizing.tmp_floats(), temps))
     return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu floats for weight conversion", sizing.tmp_floats());
   Packer fill(cfg, isa, out.base, tmp.data());
   walk(fill, cfg, t, out, keep);

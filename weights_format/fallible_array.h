@@ -100,27 +100,12 @@ class FallibleArray {
 
   // Replaces the contents with n value-initialised elements, from `from` (nullptr: the heap). false
   // (and empty) when the allocation fails or n * sizeof(T) overflows.
-  [[nodiscard]] bool resize(size_t n, Region* from = nullptr) {
-    reset();
-    if (n == 0) return true;
-    if (n > SIZE_MAX / sizeof(T)) return false;
-    void* raw = nullptr;
-    bool heap = true;
-    if (from) {
-      raw = from->take(n * sizeof(T), alignof(T), &heap);
-    } else if constexpr (alignof(T) <= alignof(std::max_align_t)) {
-      raw = std::malloc(n * sizeof(T));
-    } else {
-      size_t bytes = n * sizeof(T);
-      bytes = (bytes + alignof(T) - 1) / alignof(T) * alignof(T);
-      raw = std::aligned_alloc(alignof(T), bytes);
-    }
-    if (!raw) return false;
-    heap_ = heap;
-    p_ = static_cast<T*>(raw);
-    for (size_t i = 0; i < n; ++i) new (p_ + i) T();
-    n_ = n;
-    return true;
+  [[nodiscard]] bool resize(size_t n, Region* from = nullptr) { return allocate(n, from, true); }
+  // The same without initialising the elements (trivial types that are written before they are read,
+  // such as the activation arena: zeroing megabytes at open would only move page faults earlier).
+  [[nodiscard]] bool resize_for_overwrite(size_t n, Region* from = nullptr) {
+    static_assert(std::is_trivially_default_constructible_v<T> && std::is_trivially_destructible_v<T>);
+    return allocate(n, from, false);
   }
   // resize(n) with every element set to v.
   [[nodiscard]] bool assign(size_t n, const T& v, Region* from = nullptr) {
@@ -150,6 +135,30 @@ class FallibleArray {
   std::span<const T> span() const { return {p_, n_}; }
 
  private:
+  bool allocate(size_t n, Region* from, bool init) {
+    reset();
+    if (n == 0) return true;
+    if (n > SIZE_MAX / sizeof(T)) return false;
+    void* raw = nullptr;
+    bool heap = true;
+    if (from) {
+      raw = from->take(n * sizeof(T), alignof(T), &heap);
+    } else if constexpr (alignof(T) <= alignof(std::max_align_t)) {
+      raw = std::malloc(n * sizeof(T));
+    } else {
+      size_t bytes = n * sizeof(T);
+      bytes = (bytes + alignof(T) - 1) / alignof(T) * alignof(T);
+      raw = std::aligned_alloc(alignof(T), bytes);
+    }
+    if (!raw) return false;
+    heap_ = heap;
+    p_ = static_cast<T*>(raw);
+    if (init)
+      for (size_t i = 0; i < n; ++i) new (p_ + i) T();
+    n_ = n;
+    return true;
+  }
+
   T* p_ = nullptr;
   size_t n_ = 0;
   bool heap_ = false;  // p_ came from the heap (else from a caller's Region, or nothing)
