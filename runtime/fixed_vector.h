@@ -30,11 +30,6 @@ class FixedVector {
     assign(l.begin(), l.end());
     return *this;
   }
-  bool push_back(const T& x) {
-    if (n_ == N) return false;
-    v_[n_++] = x;
-    return true;
-  }
   void clear() { n_ = 0; }
   size_t size() const { return n_; }
   bool empty() const { return n_ == 0; }

@@ -64,6 +64,9 @@ struct Meta {
   }
 };
 
+// printf's "%.*s" length for a string from the file, at most n bytes of it.
+int shown(std::string_view s, size_t n) { return static_cast<int>(s.size() < n ? s.size() : n); }
+
 bool parse_dtype(std::string_view s, trw::DType& out) {
   if (s == "f32") out = trw::DType::F32;
   else if (s == "f16") out = trw::DType::F16;
@@ -111,8 +114,7 @@ bool load_labels(Meta& m, std::string_view model_name, ModelConfig& cfg, ModelTe
       cfg.good = static_cast<int>(i);
       return true;
     }
-  return err.set(TRIAGE_E_FORMAT, "good_label '%.*s' is not one of the labels", static_cast<int>(good.size() < 256 ? good.size() : 256),
-                 good.data());
+  return err.set(TRIAGE_E_FORMAT, "good_label '%.*s' is not one of the labels", shown(good, 256), good.data());
 }
 
 bool load_input(Meta& m, ModelConfig& cfg, Error& err) {
@@ -258,8 +260,7 @@ bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error
     cfg.arch = Arch::Vit;
     cfg.arch_name = "vit";
   } else {
-    return err.set(TRIAGE_E_UNSUPPORTED, "arch.name '%.*s' is not cfvit or vit", static_cast<int>(arch.size() < 64 ? arch.size() : 64),
-                   arch.data());
+    return err.set(TRIAGE_E_UNSUPPORTED, "arch.name '%.*s' is not cfvit or vit", shown(arch, 64), arch.data());
   }
   std::string_view model_name;
   if (file.find_meta("model.name") && !m.str("model.name", model_name)) return false;
@@ -267,8 +268,8 @@ bool load_config(const trw::File& file, ModelConfig& cfg, ModelText& text, Error
     std::string_view dtype;
     if (!m.str("converter.dtype", dtype)) return false;
     if (!parse_dtype(dtype, cfg.dtype))
-      return err.set(TRIAGE_E_UNSUPPORTED, "converter.dtype '%.*s' is not f32|f16|bf16|q8",
-                     static_cast<int>(dtype.size() < 32 ? dtype.size() : 32), dtype.data());
+      return err.set(TRIAGE_E_UNSUPPORTED, "converter.dtype '%.*s' is not f32|f16|bf16|q8", shown(dtype, 32),
+                     dtype.data());
     cfg.dtype_name = trw::dtype_name(cfg.dtype);
   }
 

@@ -126,12 +126,6 @@ void tensor_to_f32(const trw::TensorView& t, float* out) {
   }
 }
 
-bool tensor_to_f32(const trw::TensorView& t, FallibleArray<float>& out) {
-  if (!out.resize(t.numel)) return false;
-  tensor_to_f32(t, out.data());
-  return true;
-}
-
 std::vector<float> tensor_to_f32(const trw::TensorView& t) {
   std::vector<float> v(t.numel);
   tensor_to_f32(t, v.data());

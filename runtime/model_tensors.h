@@ -43,8 +43,6 @@ bool bind_tensors(const trw::File& file, const ModelConfig& cfg, ModelTensors& o
 
 // Writes t's numel values as f32 (f16/bf16 widened, q8 dequantised with its per-row scales).
 void tensor_to_f32(const trw::TensorView& t, float* out);
-// Into out (resized; false when that allocation fails: the packer's form, no exception).
-bool tensor_to_f32(const trw::TensorView& t, FallibleArray<float>& out);
 // As a std::vector, for the scalar oracle and the CUDA weights (which allocate with the standard library).
 std::vector<float> tensor_to_f32(const trw::TensorView& t);
 

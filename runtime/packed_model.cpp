@@ -171,12 +171,12 @@ bool pack_model(const ModelConfig& cfg, const ModelTensors& t, kernels::Isa isa,
   size_t need = 0;  // whole 64-byte lines
   if (!sizing.ok() || !align_up_ok(sizing.used(), 64, need)) return err.set(TRIAGE_E_LIMIT, "packed weights size overflows");
   if (!out.storage.resize(need / 64, keep)) return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu bytes for packed weights", need);
-  out.base = out.storage.data()->b;  // zeroed: padding between and inside packed tensors reads as zero
-  out.nbytes = need;
+  // Zeroed: padding between and inside packed tensors reads as zero.
+  unsigned char* base = out.storage.data()->b;
   FallibleArray<float> tmp;
   if (!tmp.resize_for_overwrite(sizing.tmp_floats(), temps))
     return err.set(TRIAGE_E_NOMEM, "cannot allocate %zu floats for weight conversion", sizing.tmp_floats());
-  Packer fill(cfg, isa, out.base, tmp.data());
+  Packer fill(cfg, isa, base, tmp.data());
   walk(fill, cfg, t, out, keep);
   if (!fill.ok() || fill.used() != sizing.used()) return err.set(TRIAGE_E_INTERNAL, "weight packing walk mismatch");
   return true;

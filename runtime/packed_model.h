@@ -41,11 +41,7 @@ struct PackedModel {
   struct alignas(64) Line {
     unsigned char b[64];
   };
-  FallibleArray<Line> storage;    // the packed weights: in the caller's weights memory or on the heap
-  unsigned char* base = nullptr;  // storage's first byte
-  size_t nbytes = 0;
-
-  size_t bytes() const { return nbytes; }
+  FallibleArray<Line> storage;  // the packed weights: in the caller's weights memory or on the heap
   // Largest per-call GEMM scratch (floats) over every linear.
   size_t gemm_scratch_floats() const;
 };

@@ -14,11 +14,7 @@
 namespace triage::trw {
 namespace {
 
-uint8_t* alloc_aligned(size_t n) {
-  void* p = nullptr;
-  if (posix_memalign(&p, kAlign, n == 0 ? kAlign : n) != 0) return nullptr;
-  return static_cast<uint8_t*>(p);
-}
+uint8_t* alloc_aligned(size_t n) { return static_cast<uint8_t*>(heap_alloc(n, kAlign)); }
 
 }  // namespace
 

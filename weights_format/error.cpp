@@ -48,13 +48,16 @@ bool fail(Error& err, Errc code, uint64_t offset, const char* fmt, ...) {
   return false;
 }
 
-}  // namespace triage::trw
-
-namespace triage::trw {
+bool no_memory(Error& err, const char* what) {
+  err.code = Errc::NoMemory;
+  err.offset = 0;
+  err.message.format("out of memory for the %s", what);
+  return false;
+}
 
 bool fail_text(Error& err, Errc code, uint64_t offset, std::string_view what) {
-  return fail(err, code, offset, "%.*s", static_cast<int>(what.size() < ErrorText::kCapacity ? what.size() : ErrorText::kCapacity),
-              what.data());
+  const size_t n = what.size() < ErrorText::kCapacity ? what.size() : ErrorText::kCapacity;
+  return fail(err, code, offset, "%.*s", static_cast<int>(n), what.data());
 }
 
 }  // namespace triage::trw

@@ -21,7 +21,9 @@ namespace triage::trw {
 // Sets err (message: the printf-formatted text, then " at offset <offset>") and returns false, so
 // callers can `return fail(...)`. Never allocates.
 __attribute__((format(printf, 4, 5))) bool fail(Error& err, Errc code, uint64_t offset, const char* fmt, ...);
-// The same with a message built by the caller (the writer's and the tools' paths, which build
+// Errc::NoMemory, "out of memory for the <what>" (no offset: the input may be fine).
+bool no_memory(Error& err, const char* what);
+// The same as fail with a message built by the caller (the writer's and the tools' paths, which build
 // std::string messages; the reader uses fail).
 bool fail_text(Error& err, Errc code, uint64_t offset, std::string_view what);
 

@@ -16,6 +16,15 @@
 
 namespace triage {
 
+// The heap's side of every request here: `align`-aligned (a power of two) bytes, at least one; nullptr
+// when the heap says no or the rounded size overflows. Freed with std::free.
+inline void* heap_alloc(size_t bytes, size_t align) {
+  if (bytes == 0) bytes = 1;
+  if (align <= alignof(std::max_align_t)) return std::malloc(bytes);
+  if (bytes > SIZE_MAX - (align - 1)) return nullptr;
+  return std::aligned_alloc(align, (bytes + align - 1) & ~(align - 1));
+}
+
 // A block of caller memory handed out front to back (never freed piece by piece), or, built without
 // one, a measuring region: each request comes from the heap (the array frees it) and used() says how
 // many bytes a block would have needed for the same requests in the same order.
@@ -27,22 +36,13 @@ class Region {
   bool measuring() const { return base_ == nullptr; }
   size_t used() const { return used_; }
   size_t peak() const { return peak_; }  // the most bytes in use at once (rewind gives some back)
-  size_t capacity() const { return cap_; }
-  unsigned char* base() const { return base_; }
-  // No request from here on may end beyond `cap` bytes (false: one already did).
-  bool limit(size_t cap) {
-    if (used_ > cap) return false;
-    cap_ = cap;
-    return true;
-  }
   // bytes at `align` (a power of two; the base is at least that aligned). nullptr when the block is
   // full, the heap says no, or the size overflows; *heap tells the caller whether to free it.
   void* take(size_t bytes, size_t align, bool* heap) {
     size_t off = 0;
     if (!reserve(bytes, align, &off)) return nullptr;
     if (measuring()) {
-      void* p = align <= alignof(std::max_align_t) ? std::malloc(bytes ? bytes : 1)
-                                                   : std::aligned_alloc(align, (bytes + align - 1) & ~(align - 1));
+      void* p = heap_alloc(bytes, align);
       if (!p) {
         used_ = off;  // nothing was taken
         return nullptr;
@@ -107,12 +107,6 @@ class FallibleArray {
     static_assert(std::is_trivially_default_constructible_v<T> && std::is_trivially_destructible_v<T>);
     return allocate(n, from, false);
   }
-  // resize(n) with every element set to v.
-  [[nodiscard]] bool assign(size_t n, const T& v, Region* from = nullptr) {
-    if (!resize(n, from)) return false;
-    for (size_t i = 0; i < n; ++i) p_[i] = v;
-    return true;
-  }
   void reset() {
     for (size_t i = n_; i > 0; --i) p_[i - 1].~T();
     if (heap_) std::free(p_);
@@ -139,17 +133,8 @@ class FallibleArray {
     reset();
     if (n == 0) return true;
     if (n > SIZE_MAX / sizeof(T)) return false;
-    void* raw = nullptr;
     bool heap = true;
-    if (from) {
-      raw = from->take(n * sizeof(T), alignof(T), &heap);
-    } else if constexpr (alignof(T) <= alignof(std::max_align_t)) {
-      raw = std::malloc(n * sizeof(T));
-    } else {
-      size_t bytes = n * sizeof(T);
-      bytes = (bytes + alignof(T) - 1) / alignof(T) * alignof(T);
-      raw = std::aligned_alloc(alignof(T), bytes);
-    }
+    void* raw = from ? from->take(n * sizeof(T), alignof(T), &heap) : heap_alloc(n * sizeof(T), alignof(T));
     if (!raw) return false;
     heap_ = heap;
     p_ = static_cast<T*>(raw);

@@ -113,13 +113,6 @@ bool walk(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count, Meta
   return true;
 }
 
-bool no_memory(Error& err, const char* what) {
-  err.code = Errc::NoMemory;
-  err.offset = 0;
-  err.message.format("out of memory for the %s", what);
-  return false;
-}
-
 }  // namespace
 
 bool parse_metadata_section(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count, FileTables& tables,

@@ -29,13 +29,6 @@ bool size_error(const Cursor& cur, Errc code, uint32_t bad_dim, uint64_t rank_at
               cur.field_name("dims"));
 }
 
-bool no_memory(Error& err) {
-  err.code = Errc::NoMemory;
-  err.offset = 0;
-  err.message = "out of memory for the tensor table";
-  return false;
-}
-
 }  // namespace
 
 bool parse_tensor_table(const uint8_t* base, uint64_t off, uint64_t size, uint32_t count, DataSection data,
@@ -48,7 +41,7 @@ bool parse_tensor_table(const uint8_t* base, uint64_t off, uint64_t size, uint32
   FallibleArray<uint32_t> idx;
   if (!out.resize(count, from) || !table_field_offsets.resize(count, from) || !name_at.resize(count, from) ||
       !idx.resize(count, from))
-    return no_memory(err);
+    return no_memory(err, "tensor table");
   for (uint32_t i = 0; i < count; ++i) {
     cur.set_context("tensor[%u]", i);
     TensorView& t = out[i];
@@ -117,13 +110,13 @@ bool check_data_section(const uint8_t* base, DataSection data, std::span<const T
                         std::span<const uint64_t> table_field_offsets, Region* from, Error& err) {
   // Walk payloads in offset order; `pos` is the end of what has been accounted for so far.
   FallibleArray<uint32_t> idx;
-  if (!idx.resize(tensors.size(), from)) return no_memory(err);
+  if (!idx.resize(tensors.size(), from)) return no_memory(err, "tensor table");
   for (uint32_t i = 0; i < idx.size(); ++i) idx[i] = i;
   std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
     return tensors[a].offset != tensors[b].offset ? tensors[a].offset < tensors[b].offset
                                                   : tensors[a].nbytes < tensors[b].nbytes;
   });
-  // A non-zero padding byte in [from, to): fail naming `what` (printf-formatted by the caller).
+  // The first non-zero byte in [from, to), or `to` when they are all zero (padding).
   auto first_nonzero = [&](uint64_t from, uint64_t to) {
     for (uint64_t p = from; p < to; ++p)
       if (base[p] != 0) return p;

@@ -211,32 +211,28 @@ class File {
   bool get_str_array(std::string_view key, std::span<const std::string_view>& out, Error& err) const;
   // Copying forms for the tools (inline: they allocate, and stay out of the library's own code).
   bool get_str(std::string_view key, std::string& out, Error& err) const {
-    std::string_view v;
-    if (!get_str(key, v, err)) return false;
-    out.assign(v);
-    return true;
+    return copy<std::string_view>(&File::get_str, key, out, err);
   }
   bool get_i64_array(std::string_view key, std::vector<int64_t>& out, Error& err) const {
-    std::span<const int64_t> v;
-    if (!get_i64_array(key, v, err)) return false;
-    out.assign(v.begin(), v.end());
-    return true;
+    return copy<std::span<const int64_t>>(&File::get_i64_array, key, out, err);
   }
   bool get_f64_array(std::string_view key, std::vector<double>& out, Error& err) const {
-    std::span<const double> v;
-    if (!get_f64_array(key, v, err)) return false;
-    out.assign(v.begin(), v.end());
-    return true;
+    return copy<std::span<const double>>(&File::get_f64_array, key, out, err);
   }
   bool get_str_array(std::string_view key, std::vector<std::string>& out, Error& err) const {
-    std::span<const std::string_view> v;
-    if (!get_str_array(key, v, err)) return false;
-    out.assign(v.begin(), v.end());
-    return true;
+    return copy<std::span<const std::string_view>>(&File::get_str_array, key, out, err);
   }
 
  private:
-  bool parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt);
+  // A viewing getter's value copied into out (a std::string or std::vector).
+  template <class View, class Out>
+  bool copy(bool (File::*get)(std::string_view, View&, Error&) const, std::string_view key, Out& out,
+            Error& err) const {
+    View v;
+    if (!(this->*get)(key, v, err)) return false;
+    out.assign(v.begin(), v.end());
+    return true;
+  }
   uint16_t major_ = 0, minor_ = 0;
   uint64_t req_features_ = 0, opt_features_ = 0;
   uint32_t file_crc_ = 0;

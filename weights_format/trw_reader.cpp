@@ -3,7 +3,6 @@
 // the File is empty.
 #include <cstdio>
 #include <cstring>
-#include <new>
 
 #include "weights_format/checked_math.h"
 #include "weights_format/error.h"
@@ -26,12 +25,8 @@ bool zero_bytes(const uint8_t* b, uint64_t from, uint64_t to, const char* what, 
 
 bool File::parse(std::span<const uint8_t> bytes, Error& err) { return parse(bytes, err, ParseOptions{}); }
 
+// Every allocation is a FallibleArray's (Errc::NoMemory on failure): nothing here throws.
 bool File::parse(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
-  // Every allocation is a FallibleArray's (Errc::NoMemory on failure): nothing here throws.
-  return parse_unguarded(bytes, err, opt);
-}
-
-bool File::parse_unguarded(std::span<const uint8_t> bytes, Error& err, const ParseOptions& opt) {
   using namespace layout;
   *this = File{};
   err = Error{};

@@ -72,11 +72,13 @@ TEST(FallibleArray, OverflowingSizesAreRefusedNotWrapped) {
   EXPECT_TRUE(a.empty());
   Region m;
   EXPECT_FALSE(a.resize(SIZE_MAX / 8 + 1, &m));
-  ASSERT_TRUE(a.assign(5, 2.5));
-  EXPECT_EQ(a[4], 2.5);
+  ASSERT_TRUE(a.resize(5));
+  EXPECT_EQ(a[4], 0.0) << "value-initialised";
+  a[4] = 2.5;
   FallibleArray<double> b = std::move(a);
   EXPECT_TRUE(a.empty());
   EXPECT_EQ(b.size(), 5u);
+  EXPECT_EQ(b[4], 2.5);
 }
 
 TEST(ErrorText, CutsLongMessagesAndReadsLikeAString) {
