@@ -150,7 +150,8 @@ typedef struct triage_result {
 
 /* Versioned by struct_size (set by the caller): any size from TRIAGE_MODEL_INFO_SIZE_MIN (struct_size and
  * model_name) to sizeof(triage_model_info), a multiple of 8, is accepted and exactly that many bytes are
- * written (an older caller's struct is filled up to its end, never past it). */
+ * written (an older caller's struct is filled up to its end, never past it). Its strings and class_names
+ * belong to the model: valid until triage_close (copy what must outlive it). */
 typedef struct triage_model_info {
   uint32_t struct_size;          /* sizeof(triage_model_info), set by the caller */
   const char* model_name;        /* model.name */

@@ -110,7 +110,7 @@ int breakdown(const Args& a, const std::vector<triage_image>& views, uint32_t th
   triage_model_info info;
   info.struct_size = sizeof(info);
   triage_get_info(m, &info);
-  const std::string isa = info.isa;
+  const std::string isa = info.isa, name = info.model_name;  // the model's strings end with triage_close
   const bool q8 = std::strcmp(info.weight_dtype, "q8") == 0;
   // Peaks (one thread, G op/s; a MAC is 2 ops), measured now, beside the runs.
   const bool avx512 = isa == "avx512" || isa == "vnni" || isa == "amx";
@@ -132,7 +132,7 @@ int breakdown(const Args& a, const std::vector<triage_image>& views, uint32_t th
   }
   rt::attach_op_profile(m, nullptr);
   triage_close(m);
-  std::printf("\n## breakdown: %s (%s, isa %s), %u thread(s), %d images forced fine, load average %.2f\n", info.model_name,
+  std::printf("\n## breakdown: %s (%s, isa %s), %u thread(s), %d images forced fine, load average %.2f\n", name.c_str(),
               info.weight_dtype, isa.c_str(), threads, a.runs, load_average());
   std::printf("peaks measured now, x %u threads: %s %.1f G int8-op/s, FMA %.1f GFLOP/s\n", threads,
               isa == "vnni" || isa == "amx" ? "vnni" : "madd_avx2", int8 * threads, fma * threads);
