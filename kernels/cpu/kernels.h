@@ -232,7 +232,7 @@ struct ResizeNorm {
   float mean = 0.f;
   float stdev = 1.f;
 };
-// Floats of scratch one call needs (per thread; 3 * out_size * channels + 16 for AVX2, 0 scalar).
+// Floats of scratch one call needs (per thread; 5 * out_size * channels + 272 for AVX2, 0 scalar).
 size_t resize_scratch_floats(Isa isa, int w, int channels, int out_size);
 void resize_normalize_u8(Isa isa, const uint8_t* img, int h, int w, int channels, int64_t row_stride,
                          const ResizeNorm& p, float* out, int oy0, int oy1, float* scratch);

@@ -48,13 +48,14 @@ TEST(Resize, OneByOne) {
 }
 
 template <typename T>
-void compare(int h, int w, int c, int S, uint32_t seed, Isa isa = Isa::Avx2) {
+void compare(int h, int w, int c, int S, uint32_t seed, Isa isa = Isa::Avx2, float stdev = 0.25f, float mean = 0.5f,
+             float max_value = 0.f) {
   const int rs = w * c + 5;
   std::mt19937 g(seed);
   std::vector<T> img(size_t(h - 1) * rs + size_t(w) * c);  // exact extent: no slack after the last pixel
   const int maxv = sizeof(T) == 1 ? 255 : 65535;
   for (auto& v : img) v = T(g() % (maxv + 1));
-  ResizeNorm p{S, float(maxv), 0.5f, 0.25f};
+  ResizeNorm p{S, max_value > 0.f ? max_value : float(maxv), mean, stdev};
   std::vector<float> a(size_t(S) * S * c, 1.f), b(size_t(S) * S * c, 2.f), d(size_t(S) * S * c, 3.f);
   std::vector<float> scratch(resize_scratch_floats(isa, w, c, S));
   auto run = [&](Isa isa, std::vector<float>& out, int y0, int y1) {
@@ -83,7 +84,7 @@ void compare(int h, int w, int c, int S, uint32_t seed, Isa isa = Isa::Avx2) {
       axis(ox, w, S, x0, x1, tx);
       auto v = [&](int y, int x) { return double(img[size_t(y) * rs + x * c]) / maxv; };
       const double r = (1 - ty) * ((1 - tx) * v(y0, x0) + tx * v(y0, x1)) + ty * ((1 - tx) * v(y1, x0) + tx * v(y1, x1));
-      ASSERT_NEAR(a[(size_t(oy) * S + ox) * c], (r - 0.5) / 0.25, 1e-5);
+      ASSERT_NEAR(a[(size_t(oy) * S + ox) * c], (r * maxv / p.max_value - mean) / stdev, 1e-5 / stdev);
     }
 }
 
@@ -99,6 +100,19 @@ TEST(Resize, Avx2BitExactU8) {
   compare<uint8_t>(30, 31, 3, 16, 8);
   compare<uint8_t>(9, 5, 3, 24, 9);
   compare<uint8_t>(3, 2, 4, 17, 10);
+}
+
+// The normalisation's division: a stdev that is not a power of two divides (the power-of-two ones
+// above may multiply by the reciprocal: the same bits); a max_value other than 255 / 65535 changes
+// every entry of the u8 path's value table. Up- and down-scales, so both u8 paths run.
+TEST(Resize, Avx2BitExactOtherNormalisations) {
+  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  for (float sd : {0.229f, 1.f, 3.f, 0.0625f, 1e-30f, 0x1p126f}) {  // 2^126: subnormal outputs
+    compare<uint8_t>(192, 256, 3, 224, 20, Isa::Avx2, sd, 0.485f);
+    compare<uint8_t>(192, 256, 3, 112, 21, Isa::Avx2, sd, 0.485f);
+    compare<uint8_t>(13, 17, 1, 40, 22, Isa::Avx2, sd, -0.3f, 200.f);
+    compare<uint16_t>(13, 17, 2, 40, 23, Isa::Avx2, sd, 0.1f, 4095.f);
+  }
 }
 
 TEST(Resize, Avx2BitExactU16) {

@@ -63,6 +63,50 @@ TEST_P(Conv3x3, MatchesNaive) {
 
 INSTANTIATE_TEST_SUITE_P(Isas, Conv3x3, testing::Values(Isa::Scalar, Isa::Avx2), isa_param_name);
 
+// The AVX2 kernel's exact arithmetic: every output is bias, then one fused multiply-add per tap in
+// (ky, kx, ci) order, padding taps skipped, then max(v, +0) for ReLU, whatever group of pixels or
+// output channels it was computed in (interior groups of 4, the left border's group, the 1-3 pixel
+// remainders, single border pixels). So its bits are those of this scalar fmaf chain, and no change
+// of tiling may move them (the q8 models' goldens run this stem).
+TEST(Conv3x3, Avx2IsTheFmaChainBitForBit) {
+  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  const ConvCase cases[] = {{112, 112, 3, 24}, {56, 56, 24, 48}, {224, 224, 3, 24}, {64, 64, 16, 32},
+                            {31, 29, 3, 24}, {30, 30, 24, 48}, {14, 18, 5, 32}, {12, 10, 3, 16},
+                            {10, 10, 2, 8},  {8, 8, 3, 24},   {6, 6, 1, 24},  {4, 4, 2, 48},
+                            {3, 5, 1, 40},   {2, 2, 3, 7},    {1, 9, 2, 17},  {9, 1, 3, 9}};
+  uint32_t seed = 101;
+  for (const ConvCase& c : cases) {
+    const int ld = c.w * c.cin + 1;
+    const auto in = rand_f32(size_t(c.h) * ld, seed++, -1.f, 1.f);
+    const auto w = rand_f32(size_t(c.cout) * c.cin * 9, seed++, -0.5f, 0.5f);
+    const auto b = rand_f32(c.cout, seed++);
+    std::vector<float> wp(conv3x3s2_packed_floats(c.cout, c.cin));
+    conv3x3s2_pack_f32(w.data(), c.cout, c.cin, wp.data());
+    const int ho = (c.h + 1) / 2, wo = (c.w + 1) / 2;
+    for (bool relu : {false, true}) {
+      std::vector<float> out(size_t(ho) * wo * c.cout, -7.f);
+      conv3x3s2_f32(Isa::Avx2, in.data(), c.h, c.w, c.cin, ld, wp.data(), b.data(), c.cout, relu, out.data(), 0, ho);
+      for (int oy = 0; oy < ho; ++oy)
+        for (int ox = 0; ox < wo; ++ox)
+          for (int co = 0; co < c.cout; ++co) {
+            float a = b[co];
+            for (int ky = 0; ky < 3; ++ky)
+              for (int kx = 0; kx < 3; ++kx) {
+                const int iy = 2 * oy - 1 + ky, ix = 2 * ox - 1 + kx;
+                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                for (int ci = 0; ci < c.cin; ++ci)
+                  a = std::fmaf(in[iy * ld + ix * c.cin + ci], w[((co * c.cin + ci) * 3 + ky) * 3 + kx], a);
+              }
+            if (relu) a = a > 0.f ? a : 0.f;
+            const float got = out[(size_t(oy) * wo + ox) * c.cout + co];
+            ASSERT_EQ(0, std::memcmp(&got, &a, sizeof a))
+                << c.h << "x" << c.w << " cin" << c.cin << " cout" << c.cout << " relu " << relu << " @" << oy << ","
+                << ox << "," << co << ": " << got << " vs " << a;
+          }
+    }
+  }
+}
+
 TEST(PatchProjection, GatherPlusGemmEqualsConv) {
   struct P { int h, w, c2, p, d; };
   for (const P& c : {P{28, 28, 48, 4, 192}, P{8, 8, 32, 2, 128}, P{6, 9, 3, 3, 5}}) {
