@@ -5,7 +5,7 @@
 // includes run-queue waits, while the 1-thread CPU time is the uncontended cost. The 1-minute load
 // average is printed with each table so readers can judge the wall times.
 //
-//   bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown] [--breakdown]
+//   bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown] [--breakdown [--batch N]]
 //
 // --breakdown (issue 19): instead, the per-pass cost breakdown: every image forced through the fine
 // pass (so the coarse pass runs too), per-op-class wall time per image (runtime/op_profile.h) for the
@@ -41,6 +41,7 @@ struct Args {
   int isa = TRIAGE_ISA_AUTO;
   bool markdown = false;
   bool breakdown = false;
+  int batch = 1;  // --breakdown: images per triage_classify_batch call
 };
 
 bool parse(int argc, char** argv, Args& a) {
@@ -55,10 +56,11 @@ bool parse(int argc, char** argv, Args& a) {
     } else if (s == "--isa" && more) a.isa = triage_isa_from_name(argv[++i]);
     else if (s == "--markdown") a.markdown = true;
     else if (s == "--breakdown") a.breakdown = true;
+    else if (s == "--batch" && more) a.batch = std::atoi(argv[++i]);
     else if (a.model.empty() && s[0] != '-') a.model = s;
     else return false;
   }
-  return !a.model.empty() && a.runs > 0 && a.isa >= 0 && !a.threads.empty();
+  return !a.model.empty() && a.runs > 0 && a.isa >= 0 && !a.threads.empty() && a.batch >= 1 && a.batch <= 64;
 }
 
 double thread_cpu_ms() {
@@ -102,6 +104,7 @@ int breakdown(const Args& a, const std::vector<triage_image>& views, uint32_t th
   o.threads = threads;
   o.force = TRIAGE_FORCE_FINE;
   o.isa_cap = static_cast<uint32_t>(a.isa);
+  o.max_batch = static_cast<uint32_t>(a.batch);
   triage_model* m = nullptr;
   if (triage_open_file(a.model.c_str(), &o, &m) != TRIAGE_OK) {
     std::fprintf(stderr, "bench_e2e: %s\n", triage_open_error());
@@ -118,22 +121,31 @@ int breakdown(const Args& a, const std::vector<triage_image>& views, uint32_t th
   const double int8 = isa == "vnni" || isa == "amx" ? measure_peak(triage::bench::peak_vnni)
                                                     : measure_peak(triage::bench::peak_madd_avx2);
   rt::OpProfile prof;
-  triage_result r;
-  for (size_t i = 0; i < std::max<size_t>(50, views.size()); ++i) triage_classify(m, &views[i % views.size()], &r);
+  // Calls of `batch` consecutive images (cycling through the set); runs / batch calls, rounded up.
+  const size_t nb = static_cast<size_t>(a.batch);
+  std::vector<triage_image> call(nb);
+  std::vector<triage_result> res(nb);
+  auto classify = [&](size_t first) {
+    for (size_t j = 0; j < nb; ++j) call[j] = views[(first + j) % views.size()];
+    return nb == 1 ? triage_classify(m, call.data(), res.data()) : triage_classify_batch(m, call.data(), nb, res.data());
+  };
+  for (size_t i = 0; i < std::max<size_t>(50, views.size()); i += nb) classify(i);
   rt::attach_op_profile(m, &prof);
   double wall = 0;
-  for (int i = 0; i < a.runs; ++i) {
+  const int calls = (a.runs + a.batch - 1) / a.batch;
+  for (int i = 0; i < calls; ++i) {
     const auto t0 = Clock::now();
-    if (triage_classify(m, &views[i % views.size()], &r) != TRIAGE_OK) {
+    if (classify(static_cast<size_t>(i) * nb) != TRIAGE_OK) {
       std::fprintf(stderr, "bench_e2e: %s\n", triage_last_error(m));
       return 1;
     }
     wall += std::chrono::duration<double>(Clock::now() - t0).count();
   }
+  const double images = static_cast<double>(calls) * a.batch;
   rt::attach_op_profile(m, nullptr);
   triage_close(m);
-  std::printf("\n## breakdown: %s (%s, isa %s), %u thread(s), %d images forced fine, load average %.2f\n", name.c_str(),
-              info.weight_dtype, isa.c_str(), threads, a.runs, load_average());
+  std::printf("\n## breakdown: %s (%s, isa %s), %u thread(s), batch %d, %.0f images forced fine, load average %.2f\n",
+              name.c_str(), info.weight_dtype, isa.c_str(), threads, a.batch, images, load_average());
   std::printf("peaks measured now, x %u threads: %s %.1f G int8-op/s, FMA %.1f GFLOP/s\n", threads,
               isa == "vnni" || isa == "amx" ? "vnni" : "madd_avx2", int8 * threads, fma * threads);
   // Which unit each op's MACs run on: the linears of a q8 file on the int8 one; the stem convs, the patch
@@ -169,8 +181,8 @@ int breakdown(const Args& a, const std::vector<triage_image>& views, uint32_t th
         std::printf("| %s | %.1f | %.1f%% | - | - | - |\n", rt::op_name(static_cast<rt::Op>(op)), 1e6 * s / n, 100 * s / total);
     }
   }
-  std::printf("\ntimed ops %.1f us/image of %.1f us/image wall per classify call (the rest: result copies, calls)\n",
-              1e6 * timed / a.runs, 1e6 * wall / a.runs);
+  std::printf("\ntimed ops %.1f us/image of %.1f us/image wall in the classify calls (the rest: result copies, calls)\n",
+              1e6 * timed / images, 1e6 * wall / images);
   return 0;
 }
 
@@ -180,7 +192,7 @@ int main(int argc, char** argv) {
   Args a;
   if (!parse(argc, argv, a)) {
     std::fprintf(stderr, "usage: bench_e2e MODEL.trw [--images DIR] [--runs N] [--threads 1,2] [--isa NAME] [--markdown] "
-                         "[--breakdown]\n");
+                         "[--breakdown [--batch N]]\n");
     return 2;
   }
   triage_model* probe = nullptr;
