@@ -13,6 +13,18 @@ struct ConvCase {
   int h, w, cin, cout;
 };
 
+// Random input (rows ld floats apart: a region inside a wider image), weights, bias and packed weights.
+struct ConvData {
+  std::vector<float> in, w, b, wp;
+  ConvData(const ConvCase& c, int ld, uint32_t& seed)
+      : in(rand_f32(size_t(c.h) * ld, seed++, -1.f, 1.f)),
+        w(rand_f32(size_t(c.cout) * c.cin * 9, seed++, -0.5f, 0.5f)),
+        b(rand_f32(c.cout, seed++)),
+        wp(conv3x3s2_packed_floats(c.cout, c.cin)) {
+    conv3x3s2_pack_f32(w.data(), c.cout, c.cin, wp.data());
+  }
+};
+
 class Conv3x3 : public testing::TestWithParam<Isa> {};
 
 TEST_P(Conv3x3, MatchesNaive) {
@@ -24,11 +36,8 @@ TEST_P(Conv3x3, MatchesNaive) {
   uint32_t seed = 11;
   for (const ConvCase& c : cases) {
     const int ld = c.w * c.cin + 3;  // a region inside a wider image
-    const auto in = rand_f32(size_t(c.h) * ld, seed++, -1.f, 1.f);
-    const auto w = rand_f32(size_t(c.cout) * c.cin * 9, seed++, -0.5f, 0.5f);
-    const auto b = rand_f32(c.cout, seed++);
-    std::vector<float> wp(conv3x3s2_packed_floats(c.cout, c.cin));
-    conv3x3s2_pack_f32(w.data(), c.cout, c.cin, wp.data());
+    const ConvData d(c, ld, seed);
+    const auto &in = d.in, &w = d.w, &b = d.b, &wp = d.wp;
     const int ho = (c.h + 1) / 2, wo = (c.w + 1) / 2;
     for (bool relu : {false, true}) {
       std::vector<float> out(size_t(ho) * wo * c.cout, -7.f), out2 = out;
@@ -77,11 +86,8 @@ TEST(Conv3x3, Avx2IsTheFmaChainBitForBit) {
   uint32_t seed = 101;
   for (const ConvCase& c : cases) {
     const int ld = c.w * c.cin + 1;
-    const auto in = rand_f32(size_t(c.h) * ld, seed++, -1.f, 1.f);
-    const auto w = rand_f32(size_t(c.cout) * c.cin * 9, seed++, -0.5f, 0.5f);
-    const auto b = rand_f32(c.cout, seed++);
-    std::vector<float> wp(conv3x3s2_packed_floats(c.cout, c.cin));
-    conv3x3s2_pack_f32(w.data(), c.cout, c.cin, wp.data());
+    const ConvData d(c, ld, seed);
+    const auto &in = d.in, &w = d.w, &b = d.b, &wp = d.wp;
     const int ho = (c.h + 1) / 2, wo = (c.w + 1) / 2;
     for (bool relu : {false, true}) {
       std::vector<float> out(size_t(ho) * wo * c.cout, -7.f);
