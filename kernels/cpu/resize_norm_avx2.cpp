@@ -39,7 +39,8 @@ static void resize_separable_u8(const uint8_t* img, int h, int c, int64_t rs, co
   int held[2] = {-1, -1};  // source row in each cached row
   for (int v = 0; v < 256; ++v) lut[v] = float(v) / p.max_value;
   int ex = 0;
-  const bool pow2 = std::frexp(p.stdev, &ex) == 0.5f;
+  // A power of two whose reciprocal is finite (below 2^-128 it overflows, and d * inf is not d / s).
+  const bool pow2 = std::frexp(p.stdev, &ex) == 0.5f && std::isfinite(1.f / p.stdev);
   const __m256 one = _mm256_set1_ps(1.f), mean = _mm256_set1_ps(p.mean), sd = _mm256_set1_ps(p.stdev);
   const __m256 inv = _mm256_set1_ps(1.f / p.stdev);  // exact when pow2
   for (int oy = oy0; oy < oy1; ++oy) {

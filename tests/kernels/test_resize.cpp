@@ -115,6 +115,22 @@ TEST(Resize, Avx2BitExactOtherNormalisations) {
   }
 }
 
+// A power-of-two stdev too small for its reciprocal to be finite (2^-140) must still divide: d * inf is
+// NaN where d = 0 (a black pixel at mean 0, an identity resize) and d / 2^-140 is 0.
+TEST(Resize, Avx2BitExactTinyPowerOfTwoStdev) {
+  TRIAGE_REQUIRE_ISA(Isa::Avx2);
+  const int n = 64;
+  std::vector<uint8_t> img(size_t(n) * n);
+  std::mt19937 g(31);
+  for (auto& v : img) v = uint8_t(g() % 4);  // a quarter of the pixels 0
+  ResizeNorm p{n, 255.f, 0.f, 0x1p-140f};
+  std::vector<float> a(size_t(n) * n), b(a.size(), 5.f), scratch(resize_scratch_floats(Isa::Avx2, n, 1, n));
+  resize_normalize_u8(Isa::Scalar, img.data(), n, n, 1, n, p, a.data(), 0, n, nullptr);
+  resize_normalize_u8(Isa::Avx2, img.data(), n, n, 1, n, p, b.data(), 0, n, scratch.data());
+  ASSERT_EQ(0, std::memcmp(a.data(), b.data(), sizeof(float) * a.size()));
+  EXPECT_EQ(a[0] == 0.f, img[0] == 0);  // the zeros are there to be checked
+}
+
 TEST(Resize, Avx2BitExactU16) {
   TRIAGE_REQUIRE_ISA(Isa::Avx2);
   compare<uint16_t>(25, 27, 1, 64, 11);
